@@ -1,0 +1,212 @@
+"""`partner-archive`: run the service, its parts, and the archive office's tools."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from archive.settings import Settings, get_settings
+
+app = typer.Typer(help="客商档案 Partner Archive", no_args_is_help=True, add_completion=False)
+es_app = typer.Typer(help="The local single-node Elasticsearch (the embedded default).")
+db_app = typer.Typer(help="The database schema.")
+app.add_typer(es_app, name="es")
+app.add_typer(db_app, name="db")
+
+
+def _local_node(settings: Settings):  # type: ignore[no-untyped-def]
+    from archive.elasticsearch_node import LocalNode, default_distribution_dir
+
+    return LocalNode(
+        home=settings.local_es_dir,
+        distribution_dir=settings.es_distribution_dir or default_distribution_dir(),
+        http_port=settings.es_local_port,
+        transport_port=settings.es_local_transport_port,
+        heap_mb=settings.es_local_heap_mb,
+        java_home=settings.es_java_home,
+    )
+
+
+@es_app.command("start")
+def es_start() -> None:
+    """Fetch (once) and start the local node in the background."""
+    settings = get_settings()
+    if not settings.uses_local_elasticsearch:
+        typer.echo(f"PARTNER_ARCHIVE_ES_URL is set ({settings.es_url}); no local node needed")
+        return
+    node = _local_node(settings)
+    node.start()
+    typer.echo(f"Elasticsearch: {node.status()}")
+
+
+@es_app.command("stop")
+def es_stop() -> None:
+    """Stop the local node."""
+    stopped = _local_node(get_settings()).stop()
+    typer.echo("Elasticsearch stopped" if stopped else "Elasticsearch was not running")
+
+
+@es_app.command("status")
+def es_status() -> None:
+    """Whether the local node runs and answers."""
+    typer.echo(f"Elasticsearch: {_local_node(get_settings()).status()}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from archive.migrate import upgrade_database
+
+    upgrade_database(get_settings().resolved_database_url)
+    typer.echo("database schema is current")
+
+
+@app.command()
+def token(
+    sub: Annotated[str, typer.Option(help="user id")],
+    roles: Annotated[str, typer.Option(help="comma-separated: staff,archivist,compliance,admin")],
+    clearance: Annotated[str, typer.Option(help="public, internal, secret or confidential")],
+    departments: Annotated[str, typer.Option(help="comma-separated departments")] = "",
+    ttl: Annotated[str, typer.Option(help="lifetime such as 8h, 30m, 2d")] = "8h",
+) -> None:
+    """Print a bearer token that the running service accepts."""
+    from archive.auth import AuthenticationError, mint_token
+
+    try:
+        printed = mint_token(
+            get_settings(),
+            sub=sub,
+            roles=_split(roles),
+            departments=_split(departments),
+            clearance=clearance,
+            ttl=_parse_ttl(ttl),
+        )
+    except AuthenticationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(printed)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _parse_ttl(value: str) -> timedelta:
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit():
+        raise typer.BadParameter(f"ttl like 8h, 30m or 2d, not {value!r}")
+    return timedelta(**{units[value[-1]]: int(value[:-1])})
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the record (no OCR is repeated) and switch the alias."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from archive.db import make_engine, make_session_factory
+    from archive.models import Document
+    from archive.search_index import make_client, rebuild
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    es = make_client(settings)
+    started = time.perf_counter()
+    with make_session_factory(engine)() as session:
+        documents = session.scalars(
+            select(Document)
+            .where(Document.status == "indexed")
+            .options(selectinload(Document.page_texts), selectinload(Document.partner))
+            .execution_options(yield_per=500)
+        )
+        index, count = rebuild(
+            es, prefix=settings.es_index_prefix, documents=documents, replicas=settings.es_replicas
+        )
+    elapsed = time.perf_counter() - started
+    typer.echo(f"reindexed {count} documents into {index} in {elapsed:.1f} s")
+
+
+@app.command()
+def serve() -> None:
+    """Run the HTTP API alone."""
+    import uvicorn
+
+    settings = get_settings()
+    _prepare(settings)
+    # By import string: the CLI lives in the domain package and never imports the API.
+    uvicorn.run(
+        "search_api.app:create_app", factory=True, host=settings.host, port=settings.port
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run one ingest worker (several may run side by side)."""
+    _prepare(get_settings())
+    os.execv(sys.executable, [sys.executable, "-m", "ingest.worker"])
+
+
+def _prepare(settings: Settings) -> None:
+    from archive.migrate import upgrade_database
+
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url)
+
+
+@app.command()
+def run() -> None:
+    """Everything on this machine: local Elasticsearch, the API and a worker; Ctrl-C stops all."""
+    settings = get_settings()
+    _prepare(settings)
+    node = None
+    if settings.uses_local_elasticsearch:
+        node = _local_node(settings)
+        typer.echo("starting Elasticsearch …")
+        node.start()
+        typer.echo(f"Elasticsearch: {node.status()}")
+    executable = sys.executable
+    children = [
+        subprocess.Popen(
+            [executable, "-m", "uvicorn", "search_api.app:create_app", "--factory",
+             "--host", settings.host, "--port", str(settings.port)]
+        ),
+        subprocess.Popen([executable, "-m", "ingest.worker"]),
+    ]
+    typer.echo(f"API on http://{settings.host}:{settings.port}/docs — Ctrl-C stops everything")
+
+    stopping = False
+
+    def _stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if node is not None:
+            typer.echo("stopping Elasticsearch …")
+            node.stop()
+    failed = [child.args for child in children if child.returncode not in (0, -15, None)]
+    if failed and not stopping:
+        raise typer.Exit(code=1)
+
+
+if __name__ == "__main__":
+    app()

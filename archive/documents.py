@@ -1,0 +1,184 @@
+"""Documents: uploads that land whole or not at all, fetch by id under the visibility rule."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path, PurePath
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.db import session_scope
+from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
+from archive.filetypes import identify_upload
+from archive.models import AccessGrant, Document
+from archive.numbering import document_archive_no
+from archive.permissions import User, can_view_document
+from archive.schemas import Confidentiality, DocType, DocumentUpdate
+from archive.storage import OriginalStore
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    partner_id: str
+    doc_type: DocType
+    confidentiality: Confidentiality
+    department: str | None
+    title: str | None
+    expires_on: date | None
+    filename: str | None
+    declared_media_type: str | None
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    document: Document
+    duplicate: bool
+
+
+def safe_filename(raw: str | None) -> str:
+    """The last path component, without control characters, at most 200 characters."""
+    name = PurePath((raw or "").replace("\\", "/")).name
+    name = "".join(char for char in name if char.isprintable() and char not in '<>:"|?*')
+    name = name.strip(" .")
+    return name[-200:] or "upload"
+
+
+async def accept_upload(
+    session_factory: sessionmaker[Session],
+    *,
+    store: OriginalStore,
+    user: User,
+    request: UploadRequest,
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+) -> UploadOutcome:
+    """Stage, identify, record and keep one upload; every failure leaves nothing behind."""
+    with session_scope(session_factory) as session:
+        partner = _partner_for_upload(session, user=user, partner_id=request.partner_id)
+        department = request.department or partner.department
+    staged = await store.stage(chunks, max_bytes=max_bytes)
+    try:
+        kind = identify_upload(
+            staged.path, filename=request.filename, declared_media_type=request.declared_media_type
+        )
+        with session_scope(session_factory) as session:
+            existing = _existing_copy(session, request.partner_id, staged.sha256)
+            if existing is not None:
+                store.discard(staged)
+                return UploadOutcome(existing, duplicate=True)
+            partner = _partner_for_upload(session, user=user, partner_id=request.partner_id)
+            filename = safe_filename(request.filename)
+            document = Document(
+                partner_id=partner.id,
+                archive_no=document_archive_no(session, partner=partner),
+                doc_type=request.doc_type.value,
+                confidentiality=request.confidentiality.value,
+                department=department,
+                title=(request.title or "").strip() or Path(filename).stem,
+                original_filename=filename,
+                media_type=kind.media_type,
+                size_bytes=staged.size,
+                sha256=staged.sha256,
+                expires_on=request.expires_on,
+                fields={},
+                status="queued",
+                uploaded_by=user.sub,
+            )
+            session.add(document)
+            # The file moves into place inside the transaction; a failed commit takes it back.
+            with store.keep(staged):
+                session.flush()
+                session.commit()
+            return UploadOutcome(document, duplicate=False)
+    except IntegrityError:
+        # The same bytes arrived concurrently for this partner; the first one wins.
+        store.discard(staged)
+        with session_scope(session_factory) as session:
+            existing = _existing_copy(session, request.partner_id, staged.sha256)
+        if existing is None:
+            raise
+        return UploadOutcome(existing, duplicate=True)
+    except BaseException:
+        store.discard(staged)
+        raise
+
+
+def _partner_for_upload(session: Session, *, user: User, partner_id: str):  # type: ignore[no-untyped-def]
+    # Late import keeps partners and documents from importing each other at module load.
+    from archive.partners import get_visible_partner
+
+    try:
+        return get_visible_partner(session, user=user, partner_id=partner_id)
+    except NotFound as exc:
+        raise InvalidInput(
+            f"客商不存在或无权访问 (unknown partner_id: {partner_id})", field="partner_id"
+        ) from exc
+
+
+def _existing_copy(session: Session, partner_id: str, sha256: str) -> Document | None:
+    return session.scalars(
+        select(Document).where(Document.partner_id == partner_id, Document.sha256 == sha256)
+    ).first()
+
+
+def active_grants(session: Session, *, user_sub: str) -> frozenset[str]:
+    """Documents the user may see through an approved, unexpired, unreturned borrow."""
+    now = datetime.now(UTC)
+    rows = session.scalars(
+        select(AccessGrant.document_id).where(
+            AccessGrant.user_sub == user_sub,
+            AccessGrant.expires_at > now,
+            AccessGrant.returned_at.is_(None),
+        )
+    )
+    return frozenset(rows)
+
+
+def get_visible_document(session: Session, *, user: User, document_id: str) -> Document:
+    document = session.get(Document, document_id)
+    if document is None or not can_view_document(
+        user,
+        document_id=document.id,
+        confidentiality=document.confidentiality,
+        department=document.department,
+    ):
+        raise NotFound(f"文档不存在 (document {document_id} not found)")
+    return document
+
+
+def update_document(
+    session: Session, *, user: User, document_id: str, data: DocumentUpdate
+) -> Document:
+    if not user.has_role("archivist", "admin"):
+        raise Forbidden("只有档案管理员或管理员可以修改文档 (archivist or admin only)")
+    document = get_visible_document(session, user=user, document_id=document_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if field in ("confidentiality",) and value is not None:
+            value = value.value if hasattr(value, "value") else value
+        if value is None and field in ("confidentiality", "department", "title", "legal_hold"):
+            raise InvalidInput(f"{field} 不能为空 ({field} may not be null)", field=field)
+        setattr(document, field, value)
+    session.flush()
+    return document
+
+
+def requeue_failed(session: Session, *, user: User, document_id: str) -> Document:
+    if not user.has_role("archivist", "admin"):
+        raise Forbidden("只有档案管理员或管理员可以重试 (archivist or admin only)")
+    document = get_visible_document(session, user=user, document_id=document_id)
+    if document.status != "failed":
+        raise Conflict(
+            f"只有失败的文档可以重试，当前状态：{document.status}"
+            f" (only failed documents can be retried; status is {document.status})"
+        )
+    document.status = "queued"
+    document.error = None
+    document.error_reason = None
+    document.attempts = 0
+    document.lease_expires_at = None
+    session.flush()
+    return document

@@ -1,0 +1,70 @@
+"""The durable job queue (Huey): SQLite file by default, Redis by configuration.
+
+The API enqueues, the worker consumes. The queue only says "look at document X"; the
+record's status and lease say who works on it, so a lost or repeated message is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from archive.settings import Settings
+
+QUEUE_NAME = "partner-archive"
+PROCESS_DOCUMENT = "process_document"
+REQUEUE_ABANDONED = "requeue_abandoned"
+
+
+class TransientError(Exception):
+    """A failure worth retrying later (the search engine is down or overloaded)."""
+
+
+def _make_huey(url: str) -> Huey:
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(QUEUE_NAME, filename=str(path), fsync=True)
+    if parsed.scheme in ("redis", "rediss"):
+        return RedisHuey(QUEUE_NAME, url=url)
+    raise ValueError(f"unsupported PARTNER_ARCHIVE_QUEUE_URL scheme: {parsed.scheme!r}")
+
+
+class JobQueue:
+    """The queue and its task declarations; the worker plugs the handlers in."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.huey = _make_huey(settings.resolved_queue_url)
+        self._handlers: dict[str, Callable[..., None]] = {}
+        self._process = self.huey.task(
+            name=PROCESS_DOCUMENT, retries=5, retry_delay=15
+        )(self._run_process_document)
+        self.huey.periodic_task(crontab(minute="*"), name=REQUEUE_ABANDONED)(
+            self._run_requeue_abandoned
+        )
+
+    def handle(self, name: str, handler: Callable[..., None]) -> None:
+        self._handlers[name] = handler
+
+    def _handler(self, name: str) -> Callable[..., None]:
+        try:
+            return self._handlers[name]
+        except KeyError as exc:
+            raise RuntimeError(f"no handler for job {name!r} in this process") from exc
+
+    def _run_process_document(self, document_id: str) -> None:
+        self._handler(PROCESS_DOCUMENT)(document_id)
+
+    def _run_requeue_abandoned(self) -> None:
+        self._handler(REQUEUE_ABANDONED)()
+
+    def enqueue_document(self, document_id: str) -> None:
+        self._process(document_id)
+
+    def pending(self) -> int:
+        """Messages waiting; also the queue's health probe."""
+        return self.huey.pending_count()

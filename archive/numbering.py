@@ -1,0 +1,44 @@
+"""Archive numbers (档案编号) from gap-free sequences kept in the record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from archive.models import ArchiveSequence, Partner
+from archive.settings import Settings
+
+
+def next_value(session: Session, key: str) -> int:
+    """The next number of a sequence, safe against concurrent writers."""
+    bumped = session.execute(
+        update(ArchiveSequence)
+        .where(ArchiveSequence.key == key)
+        .values(last_value=ArchiveSequence.last_value + 1)
+        .returning(ArchiveSequence.last_value)
+    ).scalar_one_or_none()
+    if bumped is not None:
+        return bumped
+    try:
+        with session.begin_nested():
+            session.add(ArchiveSequence(key=key, last_value=1))
+        return 1
+    except IntegrityError:
+        # Another writer created the sequence first; take the next number of theirs.
+        return next_value(session, key)
+
+
+def partner_archive_no(session: Session, *, settings: Settings, kind: str) -> str:
+    prefix = settings.archive_no_prefixes.get(kind, kind.upper())
+    year = datetime.now(UTC).year
+    seq = next_value(session, f"partner:{prefix}:{year}")
+    return settings.archive_no_format.format(prefix=prefix, year=year, seq=seq)
+
+
+def document_archive_no(session: Session, *, partner: Partner) -> str:
+    """A document's number within its partner's archive: `GYS-2026-000123-0007`."""
+    seq = next_value(session, f"documents:{partner.id}")
+    return f"{partner.archive_no}-{seq:04d}"

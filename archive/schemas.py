@@ -1,0 +1,202 @@
+"""Shapes that cross the API boundary, named after the contract's words."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from archive.credit_code import is_valid_credit_code, is_valid_registration_no, normalize_license_no
+
+
+class PartnerKind(StrEnum):
+    customer = "customer"
+    supplier = "supplier"
+    partner = "partner"
+    prospect = "prospect"
+
+
+class DocType(StrEnum):
+    business_license = "business_license"
+    contract = "contract"
+    id_card = "id_card"
+    bank_account = "bank_account"
+    authorization = "authorization"
+    qualification = "qualification"
+    other = "other"
+
+
+class Confidentiality(StrEnum):
+    public = "public"
+    internal = "internal"
+    secret = "secret"
+    confidential = "confidential"
+
+
+class DocumentStatus(StrEnum):
+    queued = "queued"
+    processing = "processing"
+    indexed = "indexed"
+    failed = "failed"
+
+
+CreditRating = str  # "A"-"D", validated below
+
+
+def _checked_credit_code(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = normalize_license_no(value)
+    if len(code) == 18 and is_valid_credit_code(code):
+        return code
+    if len(code) == 15 and is_valid_registration_no(code):
+        return code
+    raise ValueError(
+        f"统一社会信用代码无效（校验位不符或格式错误）: {value} "
+        "(invalid credit code: bad check character or shape)"
+    )
+
+
+def _checked_rating(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value not in ("A", "B", "C", "D"):
+        raise ValueError("信用等级须为 A、B、C 或 D (credit_rating must be A-D)")
+    return value
+
+
+class _PartnerFields(BaseModel):
+    legal_representative: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=300)
+    contact_person: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=50)
+    email: EmailStr | None = None
+    fax: str | None = Field(default=None, max_length=50)
+    bank_name: str | None = Field(default=None, max_length=200)
+    bank_account: str | None = Field(default=None, max_length=60)
+    cooperation: str | None = Field(default=None, max_length=2000)
+    credit_rating: str | None = None
+    remarks: str | None = Field(default=None, max_length=2000)
+
+    _rating = field_validator("credit_rating")(_checked_rating)
+
+
+class PartnerCreate(_PartnerFields):
+    name: str = Field(min_length=1, max_length=200)
+    kind: PartnerKind
+    department: str = Field(min_length=1, max_length=100)
+    credit_code: str | None = None
+
+    _code = field_validator("credit_code")(_checked_credit_code)
+
+
+class PartnerUpdate(_PartnerFields):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: PartnerKind | None = None
+    department: str | None = Field(default=None, min_length=1, max_length=100)
+    credit_code: str | None = None
+
+    _code = field_validator("credit_code")(_checked_credit_code)
+
+
+class PartnerChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    at: datetime
+    user: str
+    changes: dict[str, Any]
+
+
+class PartnerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    archive_no: str
+    name: str
+    kind: PartnerKind
+    department: str
+    credit_code: str | None
+    legal_representative: str | None
+    address: str | None
+    contact_person: str | None
+    phone: str | None
+    email: str | None
+    fax: str | None
+    bank_name: str | None
+    bank_account: str | None
+    cooperation: str | None
+    credit_rating: str | None
+    remarks: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PartnerDetail(PartnerOut):
+    history: list[PartnerChangeOut] = []
+
+
+class PartnerList(BaseModel):
+    total: int
+    items: list[PartnerOut]
+
+
+class DocumentAccepted(BaseModel):
+    id: str
+    status: DocumentStatus
+    archive_no: str
+    duplicate: bool = False
+
+
+class DocumentOut(BaseModel):
+    id: str
+    archive_no: str
+    partner_id: str
+    doc_type: DocType
+    confidentiality: Confidentiality
+    department: str
+    title: str
+    original_filename: str
+    media_type: str
+    size_bytes: int
+    status: DocumentStatus
+    error: str | None
+    error_reason: str | None
+    pages: int | None
+    ocr_pages: int | None
+    sha256: str
+    expires_on: date | None
+    legal_hold: bool
+    fields: dict[str, Any]
+    superseded_by: str | None
+    uploaded_by: str
+    created_at: datetime
+    indexed_at: datetime | None
+
+
+class DocumentUpdate(BaseModel):
+    confidentiality: Confidentiality | None = None
+    department: str | None = Field(default=None, min_length=1, max_length=100)
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    expires_on: date | None = None
+    legal_hold: bool | None = None
+
+
+class SearchHit(BaseModel):
+    id: str
+    partner_id: str
+    partner_name: str
+    doc_type: DocType
+    title: str
+    score: float | None
+    highlights: list[str]
+    expires_on: date | None
+    archive_no: str
+    department: str
+
+
+class SearchResponse(BaseModel):
+    total: int
+    page: int
+    size: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]

@@ -1,0 +1,227 @@
+"""The documents index: client factory, versioned mappings behind an alias, and indexing.
+
+The index is derived from the system of record; `rebuild()` recreates it from there.
+A mapping change is a new `mappings/documents.vN.json`, a rebuild and an alias switch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, ConnectionError, Elasticsearch, NotFoundError, helpers
+
+from archive.errors import ServiceUnavailable
+from archive.models import Document
+from archive.permissions import CONFIDENTIALITY_RANK
+from archive.settings import Settings
+
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+_VERSIONED_FILE = re.compile(r"^documents\.v(\d+)\.json$")
+PAGE_SEPARATOR = "\n\f\n"
+
+
+def make_client(settings: Settings) -> Elasticsearch:
+    """A client for the configured cluster, or the local node."""
+    options: dict[str, Any] = {
+        "request_timeout": settings.es_request_timeout,
+        "retry_on_timeout": False,
+        "max_retries": 1,
+    }
+    if settings.es_api_key:
+        options["api_key"] = settings.es_api_key.get_secret_value()
+    elif settings.es_username and settings.es_password:
+        options["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+    if settings.es_ca_file:
+        options["ca_certs"] = str(settings.es_ca_file)
+    return Elasticsearch(settings.effective_es_url, **options)
+
+
+def documents_alias(prefix: str) -> str:
+    return f"{prefix}-documents"
+
+
+@cache
+def latest_mapping() -> tuple[int, dict[str, Any]]:
+    """The highest-numbered `documents.vN.json` and its content."""
+    versions = {
+        int(match.group(1)): path
+        for path in MAPPINGS_DIR.iterdir()
+        if (match := _VERSIONED_FILE.match(path.name))
+    }
+    if not versions:
+        raise RuntimeError(f"no documents.vN.json mapping in {MAPPINGS_DIR}")
+    version = max(versions)
+    return version, json.loads(versions[version].read_text(encoding="utf-8"))
+
+
+def _index_settings(mapping: dict[str, Any], *, replicas: int) -> dict[str, Any]:
+    return {**mapping["settings"], "number_of_shards": 1, "number_of_replicas": replicas}
+
+
+def ensure_index(es: Elasticsearch, *, prefix: str, replicas: int = 0) -> str:
+    """Create the current version's index behind the alias unless the alias exists; idempotent.
+
+    Returns the concrete index the alias points at.
+    """
+    alias = documents_alias(prefix)
+    existing = _alias_targets(es, alias)
+    if existing:
+        return existing[0]
+    version, mapping = latest_mapping()
+    # A fixed first name: two processes starting together create one index, not two.
+    index = f"{alias}-v{version}-initial"
+    try:
+        es.indices.create(
+            index=index,
+            settings=_index_settings(mapping, replicas=replicas),
+            mappings=mapping["mappings"],
+            aliases={alias: {"is_write_index": True}},
+        )
+    except ApiError as exc:
+        if exc.meta.status != 400 or "resource_already_exists_exception" not in str(exc.body):
+            raise
+    return index
+
+
+def _alias_targets(es: Elasticsearch, alias: str) -> list[str]:
+    try:
+        return sorted(es.indices.get_alias(name=alias).keys())
+    except NotFoundError:
+        return []
+
+
+def mapping_version_of(index: str) -> int | None:
+    match = re.search(r"-v(\d+)-", index)
+    return int(match.group(1)) if match else None
+
+
+def index_body(document: Document) -> dict[str, Any]:
+    """The Elasticsearch source for one document, partner metadata denormalised."""
+    partner = document.partner
+    pages = [page.text for page in document.page_texts]
+    fields = dict(document.fields or {})
+    expires_on = document.expires_on or _as_date(fields.get("expires_on"))
+    return {
+        "document_id": document.id,
+        "archive_no": document.archive_no,
+        "partner_id": partner.id,
+        "partner_name": partner.name,
+        "partner_kind": partner.kind,
+        "partner_credit_code": partner.credit_code,
+        "partner_archive_no": partner.archive_no,
+        "doc_type": document.doc_type,
+        "confidentiality": document.confidentiality,
+        "confidentiality_rank": CONFIDENTIALITY_RANK[document.confidentiality],
+        "department": document.department,
+        "title": document.title,
+        "content": pages,
+        "original_filename": document.original_filename,
+        "media_type": document.media_type,
+        "sha256": document.sha256,
+        "pages": document.pages,
+        "ocr_pages": document.ocr_pages,
+        "expires_on": expires_on.isoformat() if expires_on else None,
+        "issued_on": fields.get("issued_on"),
+        "superseded_by": document.superseded_by,
+        "legal_hold": document.legal_hold,
+        "uploaded_by": document.uploaded_by,
+        "uploaded_at": document.created_at.isoformat(),
+        "fields": fields,
+    }
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, date) else None
+
+
+def index_document(es: Elasticsearch, *, prefix: str, document: Document) -> None:
+    """Write one document under its own id, so that repeating it never duplicates it.
+
+    `wait_for` makes `indexed` mean searchable.
+    """
+    es.index(
+        index=documents_alias(prefix),
+        id=document.id,
+        document=index_body(document),
+        refresh="wait_for",
+    )
+
+
+def reindex_documents(es: Elasticsearch, *, prefix: str, documents: Iterable[Document]) -> int:
+    """Rewrite some documents in place (after a change in the record); searchable on return."""
+    actions = (
+        {"_index": documents_alias(prefix), "_id": doc.id, "_source": index_body(doc)}
+        for doc in documents
+    )
+    try:
+        done, _errors = helpers.bulk(es, actions, refresh="wait_for", raise_on_error=True)
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise ServiceUnavailable(
+                "搜索服务暂时不可用，修改未保存 (the search engine is unavailable; nothing was changed)"
+            ) from exc
+        raise
+    return done
+
+
+def delete_document(es: Elasticsearch, *, prefix: str, document_id: str) -> None:
+    try:
+        es.delete(index=documents_alias(prefix), id=document_id, refresh="wait_for")
+    except NotFoundError:
+        # Already absent from the index, which is the state asked for.
+        return
+
+
+def rebuild(
+    es: Elasticsearch,
+    *,
+    prefix: str,
+    documents: Iterable[Document],
+    replicas: int = 0,
+) -> tuple[str, int]:
+    """Build a fresh index from the record, then move the alias to it in one step."""
+    alias = documents_alias(prefix)
+    version, mapping = latest_mapping()
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+    index = f"{alias}-v{version}-{stamp}"
+    es.indices.create(
+        index=index,
+        settings={**_index_settings(mapping, replicas=replicas), "refresh_interval": "-1"},
+        mappings=mapping["mappings"],
+    )
+
+    def actions() -> Iterator[dict[str, Any]]:
+        for document in documents:
+            yield {"_index": index, "_id": document.id, "_source": index_body(document)}
+
+    indexed = 0
+    for ok, item in helpers.streaming_bulk(es, actions(), chunk_size=500, raise_on_error=True):
+        indexed += ok
+    es.indices.put_settings(index=index, settings={"refresh_interval": None})
+    es.indices.refresh(index=index)
+    old = _alias_targets(es, alias)
+    es.indices.update_aliases(
+        actions=[{"remove": {"index": name, "alias": alias}} for name in old]
+        + [{"add": {"index": index, "alias": alias, "is_write_index": True}}]
+    )
+    for name in old:
+        es.indices.delete(index=name)
+    return index, indexed
+
+
+def is_unavailable(exc: Exception) -> bool:
+    """Errors that mean the search engine is down or overloaded, worth retrying later."""
+    if isinstance(exc, ConnectionError):
+        return True
+    return isinstance(exc, ApiError) and exc.meta.status in (429, 502, 503, 504)

@@ -1,0 +1,124 @@
+"""Configuration: one settings class, read from PARTNER_ARCHIVE_* environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that must never sign tokens outside development.
+DEVELOPMENT_SECRET = "development-only-secret-do-not-use"
+_WEAK_SECRETS = {"", "secret", "changeme", "change-me", DEVELOPMENT_SECRET}
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; the names are the contract's, prefixed PARTNER_ARCHIVE_."""
+
+    model_config = SettingsConfigDict(env_prefix="PARTNER_ARCHIVE_", extra="ignore")
+
+    environment: Environment = Environment.development
+    data_dir: Path = Path("./data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: int = 50
+    database_url: str | None = None
+    queue_url: str | None = None
+    log_json: bool = False
+
+    # Elasticsearch: an existing cluster when es_url is set, else the local node.
+    es_url: str | None = None
+    es_api_key: SecretStr | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_ca_file: Path | None = None
+    es_index_prefix: str = "partner-archive"
+    es_request_timeout: float = 10.0
+    es_local_port: int = 9200
+    es_local_transport_port: int = 9300
+    es_local_heap_mb: int = 512
+    es_java_home: Path | None = None
+    es_distribution_dir: Path | None = None
+    es_replicas: int = 0
+
+    # Tokens: HS256 with a shared secret, or RS256 from a company SSO's JWKS.
+    jwt_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    jwt_algorithm: str = "HS256"
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    # Numbering: {prefix} comes from the partner's kind (供应商 GYS, 客户 KH, …).
+    archive_no_format: str = "{prefix}-{year}-{seq:06d}"
+    archive_no_prefixes: dict[str, str] = {
+        "supplier": "GYS",
+        "customer": "KH",
+        "partner": "HZ",
+        "prospect": "QZ",
+    }
+
+    # Ingest worker.
+    ocr_languages: str = "chi_sim+eng"
+    ocr_dpi: int = 300
+    ocr_workers: int = 0
+    max_pages: int = 2000
+    max_image_pixels: int = 60_000_000
+    lease_seconds: int = 300
+    max_attempts: int = 3
+    worker_threads: int = 1
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.environment is Environment.development or self.jwks_url:
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret in _WEAK_SECRETS or len(secret) < 32:
+            raise ValueError(
+                "PARTNER_ARCHIVE_JWT_SECRET 过弱或仍是默认值：生产环境需要至少 32 个字符的随机密钥"
+                " (outside development a JWT secret of at least 32 random characters is required)"
+            )
+        return self
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def originals_dir(self) -> Path:
+        return self.data_path / "originals"
+
+    @property
+    def local_es_dir(self) -> Path:
+        return self.data_path / "elasticsearch"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'archive.db'}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        return self.queue_url or f"sqlite:///{self.data_path / 'queue.db'}"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def uses_local_elasticsearch(self) -> bool:
+        return not self.es_url
+
+    @property
+    def effective_es_url(self) -> str:
+        return self.es_url or f"http://127.0.0.1:{self.es_local_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

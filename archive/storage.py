@@ -1,0 +1,102 @@
+"""Originals stored content-addressed by SHA-256: written whole or not at all."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive.errors import FileTooLarge, StorageFull
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """An upload written to the store's staging area, hashed and measured, not yet kept."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+class OriginalStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staging = root / ".staging"
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    async def stage(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StagedFile:
+        """Stream an upload to a staging file on the store's filesystem, hashing as it goes."""
+        self.staging.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        handle, name = tempfile.mkstemp(dir=self.staging, prefix="upload-")
+        path = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise FileTooLarge(
+                            f"文件超过上传上限 {max_bytes // (1024 * 1024)} MB"
+                            f" (the file exceeds the {max_bytes // (1024 * 1024)} MB upload limit)"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull("存储空间已满，文件未保存 (storage is full; nothing was kept)") from exc
+            raise
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return StagedFile(path=path, sha256=digest.hexdigest(), size=size)
+
+    @contextmanager
+    def keep(self, staged: StagedFile) -> Iterator[Path]:
+        """Move a staged file into place; undone if the caller's block fails.
+
+        Identical bytes already stored (another partner's copy) are reused, and then never
+        removed on failure, since another record owns them.
+        """
+        target = self.path_for(staged.sha256)
+        placed_here = False
+        if target.exists():
+            staged.path.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, target)
+            placed_here = True
+        try:
+            yield target
+        except BaseException:
+            if placed_here:
+                target.unlink(missing_ok=True)
+            raise
+
+    def discard(self, staged: StagedFile) -> None:
+        staged.path.unlink(missing_ok=True)
+
+    def remove(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    def verify(self, sha256: str) -> bool:
+        digest = hashlib.sha256()
+        with self.path_for(sha256).open("rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256

@@ -1,0 +1,195 @@
+"""One document through the worker: claim, extract, keep the text, index, finish.
+
+The record is the truth: a job is claimed with a lease that the worker renews page by
+page; a worker that dies lets its lease run out and the document is taken up again.
+Indexing uses the document id, so doing it twice never duplicates it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from elasticsearch import Elasticsearch
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from archive.db import session_scope
+from archive.jobs import TransientError
+from archive.models import Document, DocumentPage
+from archive.search_index import ensure_index, index_document, is_unavailable
+from archive.storage import OriginalStore
+from ingest.extraction import Extraction, ExtractionError, ExtractionLimits, extract
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    session_factory: sessionmaker[Session]
+    es: Elasticsearch
+    store: OriginalStore
+    index_prefix: str
+    limits: ExtractionLimits
+    lease: timedelta
+    max_attempts: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def claim(ctx: WorkerContext, document_id: str) -> bool:
+    """Take the document if it waits or its worker's lease ran out; True if now ours."""
+    now = _now()
+    with session_scope(ctx.session_factory) as session:
+        taken = session.execute(
+            update(Document)
+            .where(
+                Document.id == document_id,
+                or_(
+                    Document.status == "queued",
+                    (Document.status == "processing") & (Document.lease_expires_at < now),
+                ),
+            )
+            .values(
+                status="processing",
+                lease_expires_at=now + ctx.lease,
+                attempts=Document.attempts + 1,
+            )
+        )
+        return taken.rowcount == 1
+
+
+def renew_lease(ctx: WorkerContext, document_id: str) -> None:
+    with session_scope(ctx.session_factory) as session:
+        session.execute(
+            update(Document)
+            .where(Document.id == document_id, Document.status == "processing")
+            .values(lease_expires_at=_now() + ctx.lease)
+        )
+
+
+def process_document(ctx: WorkerContext, document_id: str) -> None:
+    if not claim(ctx, document_id):
+        log.info("document.skip", document_id=document_id, why="not waiting or leased elsewhere")
+        return
+    with session_scope(ctx.session_factory) as session:
+        document = session.get(Document, document_id)
+        assert document is not None
+        attempts, already_extracted = document.attempts, document.pages is not None
+        path, media_type = ctx.store.path_for(document.sha256), document.media_type
+    if attempts > ctx.max_attempts:
+        _fail(
+            ctx,
+            document_id,
+            reason="gave_up",
+            message=f"处理中断 {attempts - 1} 次，已停止重试 (the worker stopped {attempts - 1} times"
+            " while processing this document; parked as failed, use retry to try again)",
+        )
+        return
+    log.info("document.start", document_id=document_id, attempt=attempts)
+    try:
+        if not already_extracted:
+            extraction = extract(
+                path,
+                media_type,
+                limits=ctx.limits,
+                on_page=lambda _number: renew_lease(ctx, document_id),
+            )
+            _keep_text(ctx, document_id, extraction)
+        _index(ctx, document_id)
+    except ExtractionError as exc:
+        _fail(ctx, document_id, reason=exc.reason, message=str(exc))
+    except TransientError:
+        raise
+    except Exception as exc:
+        # Not a damaged file and not a passing outage: record it on the document so that it
+        # is visible and retryable, rather than leaving it leased until the lease runs out.
+        log.exception("document.error", document_id=document_id)
+        _fail(
+            ctx,
+            document_id,
+            reason="internal_error",
+            message=f"处理失败 (processing failed): {type(exc).__name__}: {exc}",
+        )
+
+
+def _keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction) -> None:
+    with session_scope(ctx.session_factory) as session:
+        document = session.get(Document, document_id)
+        assert document is not None
+        document.page_texts = [
+            DocumentPage(
+                number=page.number,
+                text=page.text,
+                source=page.source,
+                ocr_confidence=page.ocr_confidence,
+            )
+            for page in extraction.pages
+        ]
+        document.pages = len(extraction.pages)
+        document.ocr_pages = extraction.ocr_pages
+
+
+def _index(ctx: WorkerContext, document_id: str) -> None:
+    with session_scope(ctx.session_factory) as session:
+        document = session.scalars(
+            select(Document)
+            .where(Document.id == document_id)
+            .options(selectinload(Document.page_texts), selectinload(Document.partner))
+        ).one()
+        try:
+            ensure_index(ctx.es, prefix=ctx.index_prefix)
+            index_document(ctx.es, prefix=ctx.index_prefix, document=document)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # Give the document back, without counting the attempt, and let the queue retry.
+            document.status = "queued"
+            document.attempts = max(document.attempts - 1, 0)
+            document.lease_expires_at = None
+            document.error = "等待搜索引擎恢复后索引 (waiting for the search engine)"
+            session.commit()
+            log.warning("document.index_deferred", document_id=document_id, error=str(exc))
+            raise TransientError(str(exc)) from exc
+        document.status = "indexed"
+        document.error = None
+        document.error_reason = None
+        document.lease_expires_at = None
+        document.indexed_at = _now()
+    log.info("document.indexed", document_id=document_id)
+
+
+def _fail(ctx: WorkerContext, document_id: str, *, reason: str, message: str) -> None:
+    with session_scope(ctx.session_factory) as session:
+        session.execute(
+            update(Document)
+            .where(Document.id == document_id)
+            .values(status="failed", error=message, error_reason=reason, lease_expires_at=None)
+        )
+    log.warning("document.failed", document_id=document_id, reason=reason, error=message)
+
+
+def requeue_abandoned(ctx: WorkerContext, *, enqueue, stale_after: timedelta) -> int:  # type: ignore[no-untyped-def]
+    """Put back on the queue what a dead worker or a lost message left behind."""
+    now = _now()
+    with session_scope(ctx.session_factory) as session:
+        ids = session.scalars(
+            select(Document.id).where(
+                or_(
+                    (Document.status == "processing") & (Document.lease_expires_at < now),
+                    (Document.status == "queued") & (Document.updated_at < now - stale_after),
+                )
+            )
+        ).all()
+        # Touching them spaces out the next reminder, so a long queue is not flooded.
+        session.execute(
+            update(Document).where(Document.id.in_(ids)).values(updated_at=now)
+        )
+    for document_id in ids:
+        enqueue(document_id)
+    if ids:
+        log.info("documents.requeued", count=len(ids))
+    return len(ids)

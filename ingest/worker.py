@@ -1,0 +1,64 @@
+"""The ingest worker process: `partner-archive worker` (several may run side by side)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import structlog
+
+from archive.db import make_engine, make_session_factory
+from archive.jobs import PROCESS_DOCUMENT, REQUEUE_ABANDONED, JobQueue
+from archive.search_index import make_client
+from archive.settings import Settings, get_settings
+from archive.storage import OriginalStore
+from ingest.extraction import ExtractionLimits
+from ingest.pipeline import WorkerContext, process_document, requeue_abandoned
+
+log = structlog.get_logger(__name__)
+
+
+def build_context(settings: Settings) -> WorkerContext:
+    return WorkerContext(
+        session_factory=make_session_factory(make_engine(settings.resolved_database_url)),
+        es=make_client(settings),
+        store=OriginalStore(settings.originals_dir),
+        index_prefix=settings.es_index_prefix,
+        limits=ExtractionLimits(
+            max_pages=settings.max_pages,
+            max_image_pixels=settings.max_image_pixels,
+            ocr_dpi=settings.ocr_dpi,
+            ocr_workers=settings.ocr_workers or os.cpu_count() or 1,
+        ),
+        lease=timedelta(seconds=settings.lease_seconds),
+        max_attempts=settings.max_attempts,
+    )
+
+
+def attach(queue: JobQueue, ctx: WorkerContext, settings: Settings) -> None:
+    """Give the queue's task declarations their implementations in this process."""
+    queue.handle(PROCESS_DOCUMENT, lambda document_id: process_document(ctx, document_id))
+    queue.handle(
+        REQUEUE_ABANDONED,
+        lambda: requeue_abandoned(
+            ctx,
+            enqueue=queue.enqueue_document,
+            stale_after=timedelta(seconds=settings.lease_seconds),
+        ),
+    )
+
+
+def run(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    queue = JobQueue(settings)
+    ctx = build_context(settings)
+    attach(queue, ctx, settings)
+    log.info("worker.start", queue=settings.resolved_queue_url, threads=settings.worker_threads)
+    consumer = queue.huey.create_consumer(
+        workers=settings.worker_threads, worker_type="thread", periodic=True, check_worker_health=True
+    )
+    consumer.run()
+
+
+if __name__ == "__main__":
+    run()

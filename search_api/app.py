@@ -1,0 +1,63 @@
+"""The FastAPI application: `create_app()` wires settings, clients and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI
+
+from archive.db import make_engine, make_session_factory
+from archive.jobs import JobQueue
+from archive.logging import configure_logging
+from archive.search_index import ensure_index, is_unavailable, make_client
+from archive.settings import Settings, get_settings
+from archive.storage import OriginalStore
+from search_api import errors
+from search_api.deps import get_current_user
+from search_api.routers import documents, health, partners, search
+
+log = structlog.get_logger(__name__)
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.resolved_database_url)
+        es = make_client(settings)
+        app.state.settings = settings
+        app.state.session_factory = make_session_factory(engine)
+        app.state.es = es
+        app.state.queue = JobQueue(settings)
+        app.state.store = OriginalStore(settings.originals_dir)
+        try:
+            ensure_index(es, prefix=settings.es_index_prefix, replicas=settings.es_replicas)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # Uploads must still be accepted; the index is created when the engine answers.
+            log.warning("elasticsearch.unavailable_at_start", error=str(exc))
+        yield
+        es.close()
+        engine.dispose()
+
+    configure_logging(json=settings.log_json)
+    app = FastAPI(
+        title="Partner Archive 客商档案",
+        version="1.0",
+        description="客商档案检索与归档服务：上传、OCR、全文检索，按权限过滤。",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router, prefix=API_PREFIX)
+    # Everything else requires a valid bearer token.
+    authenticated = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_current_user)])
+    authenticated.include_router(partners.router)
+    authenticated.include_router(documents.router)
+    authenticated.include_router(search.router)
+    app.include_router(authenticated)
+    return app

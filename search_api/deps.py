@@ -1,0 +1,91 @@
+"""Request dependencies as Annotated aliases; clients live on app.state, made in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from elasticsearch import Elasticsearch
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive.auth import AuthenticationError, authenticate
+from archive.documents import active_grants
+from archive.errors import Forbidden
+from archive.jobs import JobQueue
+from archive.permissions import User
+from archive.settings import Settings
+from archive.storage import OriginalStore
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    return request.app.state.session_factory
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_es(request: Request) -> Elasticsearch:
+    return request.app.state.es
+
+
+def get_queue(request: Request) -> JobQueue:
+    return request.app.state.queue
+
+
+def get_store(request: Request) -> OriginalStore:
+    return request.app.state.store
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+EsDep = Annotated[Elasticsearch, Depends(get_es)]
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
+StoreDep = Annotated[OriginalStore, Depends(get_store)]
+
+
+def get_current_user(
+    settings: SettingsDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("缺少令牌 (missing bearer token)")
+    user = authenticate(settings, credentials.credentials)
+    grants = active_grants(session, user_sub=user.sub)
+    return User(
+        sub=user.sub,
+        roles=user.roles,
+        departments=user.departments,
+        clearance=user.clearance,
+        granted_document_ids=grants,
+    )
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    def check(user: CurrentUser) -> User:
+        if not user.has_role(*roles):
+            raise Forbidden(f"需要以下角色之一 (requires one of): {', '.join(roles)}")
+        return user
+
+    return check

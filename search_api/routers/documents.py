@@ -1,0 +1,187 @@
+"""Documents: upload, status and fields, the original bytes, changes, retry."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import selectinload
+
+from archive import documents as service
+from archive.models import Document
+from archive.permissions import User, mask_id_numbers, sees_id_numbers
+from archive.schemas import (
+    Confidentiality,
+    DocType,
+    DocumentAccepted,
+    DocumentOut,
+    DocumentStatus,
+    DocumentUpdate,
+)
+from archive.search_index import reindex_documents
+from search_api.deps import (
+    CurrentUser,
+    EsDep,
+    QueueDep,
+    SessionDep,
+    SessionFactoryDep,
+    SettingsDep,
+    StoreDep,
+)
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+_UPLOAD_CHUNK = 1024 * 1024
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(_UPLOAD_CHUNK):
+        yield chunk
+
+
+def document_out(user: User, document: Document) -> DocumentOut:
+    """The response for one document; ID numbers masked unless the caller may see them."""
+    fields = dict(document.fields or {})
+    if not sees_id_numbers(user, document.id):
+        fields = {
+            key: mask_id_numbers(value) if isinstance(value, str) else value
+            for key, value in fields.items()
+        }
+    return DocumentOut(
+        id=document.id,
+        archive_no=document.archive_no,
+        partner_id=document.partner_id,
+        doc_type=DocType(document.doc_type),
+        confidentiality=Confidentiality(document.confidentiality),
+        department=document.department,
+        title=document.title,
+        original_filename=document.original_filename,
+        media_type=document.media_type,
+        size_bytes=document.size_bytes,
+        status=DocumentStatus(document.status),
+        error=document.error,
+        error_reason=document.error_reason,
+        pages=document.pages,
+        ocr_pages=document.ocr_pages,
+        sha256=document.sha256,
+        expires_on=document.expires_on,
+        legal_hold=document.legal_hold,
+        fields=fields,
+        superseded_by=document.superseded_by,
+        uploaded_by=document.uploaded_by,
+        created_at=document.created_at,
+        indexed_at=document.indexed_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=DocumentAccepted,
+    responses={200: {"model": DocumentAccepted, "description": "the same bytes were on file"}},
+)
+async def upload_document(
+    session_factory: SessionFactoryDep,
+    store: StoreDep,
+    queue: QueueDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    file: Annotated[UploadFile, File(description="PDF, DOCX, PNG, JPEG or TIFF")],
+    partner_id: Annotated[str, Form()],
+    doc_type: Annotated[DocType, Form()],
+    confidentiality: Annotated[Confidentiality, Form()],
+    department: Annotated[str | None, Form(max_length=100)] = None,
+    title: Annotated[str | None, Form(max_length=300)] = None,
+    expires_on: Annotated[date | None, Form()] = None,
+) -> JSONResponse:
+    """Accept a file into a partner's archive; it is extracted and indexed in the background."""
+    outcome = await service.accept_upload(
+        session_factory,
+        store=store,
+        user=user,
+        request=service.UploadRequest(
+            partner_id=partner_id,
+            doc_type=doc_type,
+            confidentiality=confidentiality,
+            department=department,
+            title=title,
+            expires_on=expires_on,
+            filename=file.filename,
+            declared_media_type=file.content_type,
+        ),
+        chunks=_chunks(file),
+        max_bytes=settings.max_upload_bytes,
+    )
+    document = outcome.document
+    if not outcome.duplicate:
+        # Committed first: if this enqueue is lost, the worker's sweep still finds the record.
+        queue.enqueue_document(document.id)
+    body = DocumentAccepted(
+        id=document.id,
+        status=DocumentStatus(document.status),
+        archive_no=document.archive_no,
+        duplicate=outcome.duplicate,
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=200 if outcome.duplicate else 202)
+
+
+@router.get("/{document_id}", response_model=DocumentOut)
+def get_document(document_id: str, session: SessionDep, user: CurrentUser) -> DocumentOut:
+    """Status, extracted fields and metadata of one document."""
+    return document_out(user, service.get_visible_document(session, user=user, document_id=document_id))
+
+
+@router.get("/{document_id}/content", response_class=FileResponse)
+def get_content(
+    document_id: str, session: SessionDep, store: StoreDep, user: CurrentUser
+) -> FileResponse:
+    """The original bytes, as an attachment."""
+    document = service.get_visible_document(session, user=user, document_id=document_id)
+    return FileResponse(
+        store.path_for(document.sha256),
+        media_type=document.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.original_filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.patch("/{document_id}", response_model=DocumentOut)
+def update_document(
+    document_id: str,
+    data: DocumentUpdate,
+    session: SessionDep,
+    es: EsDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> DocumentOut:
+    """Change confidentiality, department, title, expiry or legal hold."""
+    document = service.update_document(session, user=user, document_id=document_id, data=data)
+    if document.status == "indexed":
+        refreshed = (
+            session.query(Document)
+            .options(selectinload(Document.page_texts), selectinload(Document.partner))
+            .filter(Document.id == document.id)
+            .one()
+        )
+        # Before the commit: a confidentiality change must never lag behind in the index.
+        reindex_documents(es, prefix=settings.es_index_prefix, documents=[refreshed])
+    return document_out(user, document)
+
+
+@router.post("/{document_id}/retry", status_code=202, response_model=DocumentOut)
+def retry_document(
+    document_id: str,
+    session: SessionDep,
+    queue: QueueDep,
+    user: CurrentUser,
+) -> DocumentOut:
+    """Put a failed document back on the queue."""
+    document = service.requeue_failed(session, user=user, document_id=document_id)
+    session.commit()
+    queue.enqueue_document(document.id)
+    return document_out(user, document)

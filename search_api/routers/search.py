@@ -1,0 +1,48 @@
+"""Full-text search."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from archive.schemas import DocType, PartnerKind, SearchResponse
+from archive.search import SearchFilters, search_documents
+from search_api.deps import CurrentUser, EsDep, SettingsDep
+
+router = APIRouter(tags=["search"])
+
+
+@router.get("/search", response_model=SearchResponse)
+def search(
+    es: EsDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    q: Annotated[str | None, Query(max_length=500)] = None,
+    partner_id: str | None = None,
+    doc_type: DocType | None = None,
+    department: str | None = None,
+    kind: PartnerKind | None = None,
+    expires_before: date | None = None,
+    expires_after: date | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> SearchResponse:
+    """Documents the caller may see, with highlights and facets."""
+    return search_documents(
+        es,
+        prefix=settings.es_index_prefix,
+        user=user,
+        q=q,
+        filters=SearchFilters(
+            partner_id=partner_id,
+            doc_type=doc_type.value if doc_type else None,
+            department=department,
+            kind=kind.value if kind else None,
+            expires_before=expires_before,
+            expires_after=expires_after,
+        ),
+        page=page,
+        size=size,
+    )

@@ -1,0 +1,183 @@
+"""The suite runs against a real Elasticsearch node (started here, once per session) and
+real Tesseract. Each test gets its own data directory and index prefix."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+from fastapi.testclient import TestClient
+
+from archive.auth import mint_token
+from archive.elasticsearch_node import LocalNode, default_distribution_dir
+from archive.jobs import JobQueue
+from archive.migrate import upgrade_database
+from archive.settings import Settings
+from ingest.worker import attach, build_context
+from search_api.app import create_app
+
+RUN_ID = uuid.uuid4().hex[:8]
+_prefix_numbers = itertools.count(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    """A real node: an existing one from PARTNER_ARCHIVE_TEST_ES_URL, or one started here."""
+    external = os.environ.get("PARTNER_ARCHIVE_TEST_ES_URL")
+    if external:
+        yield external
+        return
+    # Under /tmp, not pytest's 0700 tmp root: as root the node runs as a service user.
+    home = Path(tempfile.mkdtemp(prefix="partner-archive-test-es-"))
+    home.chmod(0o755)
+    node = LocalNode(
+        home=home,
+        distribution_dir=default_distribution_dir(),
+        http_port=_free_port(),
+        transport_port=_free_port(),
+        heap_mb=512,
+    )
+    node.start()
+    try:
+        yield node.url
+    finally:
+        node.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def es(es_url: str) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(es_url, request_timeout=30)
+    yield client
+    # Only this run's indices, named one by one (wildcard deletes are refused on purpose).
+    names = list(client.indices.get(index=f"pa-test-{RUN_ID}-*").keys())
+    for name in names:
+        client.indices.delete(index=name)
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, es_url: str) -> Settings:
+    data_dir = tmp_path / "data"
+    settings = Settings(
+        data_dir=data_dir,
+        es_url=es_url,
+        es_index_prefix=f"pa-test-{RUN_ID}-{next(_prefix_numbers)}",
+        ocr_dpi=300,
+        lease_seconds=300,
+    )
+    data_dir.mkdir(parents=True)
+    upgrade_database(settings.resolved_database_url)
+    return settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A user with a token, for readable tests: `staff_purchasing.get(client, url)`."""
+
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_caller(settings: Settings):  # type: ignore[no-untyped-def]
+    def make(
+        sub: str, roles: str = "staff", departments: str = "", clearance: str = "internal"
+    ) -> Caller:
+        return Caller(
+            mint_token(
+                settings,
+                sub=sub,
+                roles=roles.split(","),
+                departments=[d for d in departments.split(",") if d],
+                clearance=clearance,
+            )
+        )
+
+    return make
+
+
+@pytest.fixture
+def run_worker(settings: Settings):  # type: ignore[no-untyped-def]
+    """Run every job waiting in the real queue, in this process, until none is left."""
+    queue = JobQueue(settings)
+    ctx = build_context(settings)
+    attach(queue, ctx, settings)
+
+    def drain() -> int:
+        executed = 0
+        while (task := queue.huey.dequeue()) is not None:
+            queue.huey.execute(task)
+            executed += 1
+        return executed
+
+    yield drain
+    ctx.es.close()
+
+
+@pytest.fixture
+def create_partner(client: TestClient, make_caller):  # type: ignore[no-untyped-def]
+    def create(name: str, department: str, kind: str = "supplier", **extra: object) -> dict:
+        caller = make_caller("registrar", roles="archivist", clearance="confidential")
+        response = client.post(
+            "/api/v1/partners",
+            json={"name": name, "kind": kind, "department": department, **extra},
+            headers=caller.headers,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    return create
+
+
+@pytest.fixture
+def upload(client: TestClient):  # type: ignore[no-untyped-def]
+    def send(
+        caller: Caller,
+        path: Path,
+        *,
+        partner_id: str,
+        doc_type: str = "contract",
+        confidentiality: str = "internal",
+        filename: str | None = None,
+        content_type: str = "application/octet-stream",
+        **form: str,
+    ):  # type: ignore[no-untyped-def]
+        with path.open("rb") as stream:
+            return client.post(
+                "/api/v1/documents",
+                files={"file": (filename or path.name, stream, content_type)},
+                data={
+                    "partner_id": partner_id,
+                    "doc_type": doc_type,
+                    "confidentiality": confidentiality,
+                    **form,
+                },
+                headers=caller.headers,
+            )
+
+    return send
