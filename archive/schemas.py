@@ -31,7 +31,7 @@ class DocType(StrEnum):
 class Confidentiality(StrEnum):
     public = "public"
     internal = "internal"
-    secret = "secret"
+    secret = "secret"  # noqa: S105 - a confidentiality level, not a password
     confidential = "confidential"
 
 

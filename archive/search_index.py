@@ -206,7 +206,7 @@ def rebuild(
             yield {"_index": index, "_id": document.id, "_source": index_body(document)}
 
     indexed = 0
-    for ok, item in helpers.streaming_bulk(es, actions(), chunk_size=500, raise_on_error=True):
+    for ok, _item in helpers.streaming_bulk(es, actions(), chunk_size=500, raise_on_error=True):
         indexed += ok
     es.indices.put_settings(index=index, settings={"refresh_interval": None})
     es.indices.refresh(index=index)

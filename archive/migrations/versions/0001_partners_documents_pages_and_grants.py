@@ -1,7 +1,7 @@
 """partners, documents, pages and grants
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-29 13:50:33.539084
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import archive.db
-
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,188 @@
+"""The search engine down, a worker gone mid-job, a rebuilt index: nothing lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, update
+from sqlalchemy.orm import Session
+
+from archive.jobs import JobQueue
+from archive.models import Document
+from archive.search_index import documents_alias
+from archive.settings import Settings
+from ingest.pipeline import requeue_abandoned
+from ingest.worker import attach, build_context
+from search_api.app import create_app
+from tests.conftest import _free_port
+from tests.samples import CONTRACT_TEXT, text_pdf
+
+
+def _down(settings: Settings) -> Settings:
+    """The same service pointed at an address where no search engine answers."""
+    return settings.model_copy(update={"es_url": f"http://127.0.0.1:{_free_port()}"})
+
+
+def _status(settings: Settings, document_id: str) -> Document:
+    engine = create_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        document = session.get(Document, document_id)
+        assert document is not None
+        session.expunge(document)
+    engine.dispose()
+    return document
+
+
+def test_engine_down_refuses_search_keeps_uploads_and_indexes_them_later(
+    tmp_path, settings, make_caller, create_partner, client, run_worker
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    outage = _down(settings)
+    with TestClient(create_app(outage), raise_server_exceptions=False) as down:
+        health = down.get("/api/v1/healthz")
+        assert health.status_code == 503
+        assert health.json()["checks"]["elasticsearch"].startswith("down")
+        assert health.json()["checks"]["database"] == "ok"
+
+        search = down.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers)
+        assert search.status_code == 503
+        assert "搜索服务暂时不可用" in search.json()["detail"]
+        assert "Traceback" not in search.text
+
+        pdf = text_pdf(tmp_path / "采购合同.pdf", [CONTRACT_TEXT])
+        with pdf.open("rb") as stream:
+            accepted = down.post(
+                "/api/v1/documents",
+                files={"file": ("采购合同.pdf", stream, "application/pdf")},
+                data={"partner_id": partner["id"], "doc_type": "contract", "confidentiality": "internal"},
+                headers=buyer.headers,
+            )
+        assert accepted.status_code == 202
+    document_id = accepted.json()["id"]
+
+    # A worker that cannot reach the engine extracts, then gives the job back.
+    queue = JobQueue(outage)
+    attach(queue, build_context(outage), outage)
+    task = queue.huey.dequeue()
+    queue.huey.execute(task)
+    waiting = _status(settings, document_id)
+    assert waiting.status == "queued"
+    assert waiting.pages == 1
+    assert waiting.attempts == 0
+    assert queue.huey.scheduled_count() == 1  # the queue's own retry, not a lost job
+
+    # The engine is back: the sweep and the retry deliver it; nobody acts.
+    _age_record(settings, document_id)
+    assert requeue_abandoned(build_context(settings), enqueue=JobQueue(settings).enqueue_document,
+                             stale_after=timedelta(seconds=60)) == 1
+    run_worker()
+    assert _status(settings, document_id).status == "indexed"
+    found = client.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers).json()
+    assert [hit["id"] for hit in found["hits"]] == [document_id]
+
+
+def _age_record(settings: Settings, document_id: str, **values: object) -> None:
+    engine = create_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        session.execute(
+            update(Document)
+            .where(Document.id == document_id)
+            .values(updated_at=datetime.now(UTC) - timedelta(hours=1), **values)
+        )
+        session.commit()
+    engine.dispose()
+
+
+def test_a_job_abandoned_mid_way_is_taken_up_again_and_indexed_once(
+    tmp_path, settings, es, make_caller, create_partner, upload, run_worker
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    document_id = upload(buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]),
+                         partner_id=partner["id"]).json()["id"]
+    queue = JobQueue(settings)
+    assert queue.huey.dequeue() is not None  # the message a killed worker took with it
+    # ...and the record that worker left: processing, its lease run out.
+    _age_record(settings, document_id, status="processing", attempts=1,
+                lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+
+    ctx = build_context(settings)
+    assert requeue_abandoned(ctx, enqueue=queue.enqueue_document, stale_after=timedelta(minutes=5)) == 1
+    run_worker()
+    document = _status(settings, document_id)
+    assert (document.status, document.attempts) == ("indexed", 2)
+    es.indices.refresh(index=documents_alias(settings.es_index_prefix))
+    count = es.count(index=documents_alias(settings.es_index_prefix))["count"]
+    assert count == 1
+
+
+def test_a_document_whose_worker_dies_every_time_is_parked_as_failed(
+    tmp_path, settings, make_caller, create_partner, upload, run_worker
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    document_id = upload(buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]),
+                         partner_id=partner["id"]).json()["id"]
+    _age_record(settings, document_id, status="processing", attempts=settings.max_attempts,
+                lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    run_worker()
+    document = _status(settings, document_id)
+    assert document.status == "failed"
+    assert document.error_reason == "gave_up"
+    assert "retry" in (document.error or "")
+
+
+def test_reindex_rebuilds_from_the_record_and_switches_the_alias(
+    tmp_path, settings, es, client, make_caller, create_partner, upload, run_worker
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    document_id = upload(buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]),
+                         partner_id=partner["id"]).json()["id"]
+    run_worker()
+    alias = documents_alias(settings.es_index_prefix)
+    before = list(es.indices.get_alias(name=alias))
+
+    result = run_cli(settings, "reindex")
+    assert "reindexed 1 documents" in result.stdout
+
+    after = list(es.indices.get_alias(name=alias))
+    assert len(after) == 1 and after != before
+    assert not es.indices.exists(index=before[0])
+    found = client.get("/api/v1/search", params={"q": "离心水泵"}, headers=buyer.headers).json()
+    assert [hit["id"] for hit in found["hits"]] == [document_id]
+
+
+def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `partner-archive` command, configured through the environment alone."""
+    env = {
+        **os.environ,
+        "PARTNER_ARCHIVE_DATA_DIR": str(settings.data_dir),
+        "PARTNER_ARCHIVE_ES_URL": settings.effective_es_url,
+        "PARTNER_ARCHIVE_ES_INDEX_PREFIX": settings.es_index_prefix,
+    }
+    command = [str(Path(sys.executable).with_name("partner-archive")), *args]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_a_token_from_the_command_line_is_accepted_by_the_service(settings, client) -> None:
+    minted = run_cli(
+        settings, "token", "--sub", "wang.fang", "--roles", "staff,compliance",
+        "--departments", "采购部,财务部", "--clearance", "secret", "--ttl", "1h",
+    ).stdout.strip()
+    response = client.get("/api/v1/partners", headers={"Authorization": f"Bearer {minted}"})
+    assert response.status_code == 200
+
+
+def test_healthz_is_200_when_everything_answers(client) -> None:
+    response = client.get("/api/v1/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "elasticsearch": "ok", "queue": "ok"}
