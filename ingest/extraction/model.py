@@ -1,0 +1,74 @@
+"""Value types of text extraction: limits, pages, the result and the error."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+PageDone = Callable[[int], None]
+
+PAGE_SEPARATOR = "\n\f\n"
+
+ExtractionFailure = Literal[
+    "encrypted",
+    "corrupt",
+    "too_many_pages",
+    "image_too_large",
+    "docx_bomb",
+    "unsupported",
+    "ocr_failed",
+]
+
+
+@dataclass(frozen=True)
+class ExtractionLimits:
+    """Resource bounds and tuning of one extraction."""
+
+    max_pages: int = 1000
+    max_image_pixels: int = 60_000_000  # decompression-bomb guard for images and rendered pages
+    max_docx_inflated_bytes: int = 200 * 1024 * 1024
+    ocr_dpi: int = 300
+    ocr_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    min_text_chars_per_page: int = 20  # fewer usable chars than this => the page is OCR'd
+
+
+@dataclass(frozen=True)
+class ExtractedPage:
+    """Text of one page and where it came from."""
+
+    number: int  # 1-based
+    text: str
+    source: Literal["text", "ocr"]
+    ocr_confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """All pages of a document, in page order."""
+
+    pages: list[ExtractedPage]
+
+    @property
+    def ocr_pages(self) -> int:
+        """How many pages were read by OCR."""
+        return sum(1 for page in self.pages if page.source == "ocr")
+
+    @property
+    def text(self) -> str:
+        """The whole document's text, pages separated by a form feed on its own line."""
+        return PAGE_SEPARATOR.join(page.text for page in self.pages)
+
+
+class ExtractionError(Exception):
+    """The document cannot be read; `reason` is machine-readable, the message is for people."""
+
+    def __init__(self, reason: ExtractionFailure, message: str) -> None:
+        super().__init__(message)
+        self.reason: ExtractionFailure = reason
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[ExtractionError], tuple[str, str]]:
+        # Two-argument constructor: keep the error picklable across process-based task queues.
+        return (ExtractionError, (self.reason, self.message))

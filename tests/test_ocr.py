@@ -1,0 +1,124 @@
+"""The Tesseract wrapper, run against the real Tesseract on generated scans."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ocr import (
+    OcrError,
+    OcrOptions,
+    OcrResult,
+    detect_orientation,
+    ocr_image_file,
+    osd_available,
+    remove_cjk_spaces,
+)
+from tests import samples
+
+# The first lines of the licence on a short page: enough to test reading, cheap to OCR.
+LICENCE_HEAD = "\n".join(samples.LICENCE_TEXT.splitlines()[:3])
+SHORT_PAGE = (8.27, 2.0)
+
+
+@pytest.fixture(scope="module")
+def licence_scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return samples.scan_image(
+        tmp_path_factory.mktemp("ocr") / "licence.png", LICENCE_HEAD, page_inches=SHORT_PAGE
+    )
+
+
+@pytest.fixture(scope="module")
+def licence_result(licence_scan: Path) -> OcrResult:
+    return ocr_image_file(licence_scan)
+
+
+def test_reads_a_scanned_chinese_licence(licence_result: OcrResult) -> None:
+    assert "营业执照" in licence_result.text
+    assert "统一社会信用代码" in licence_result.text
+    assert samples.CREDIT_CODE in licence_result.text
+
+
+def test_keeps_line_breaks(licence_result: OcrResult) -> None:
+    lines = [line for line in licence_result.text.splitlines() if line.strip()]
+    assert lines[0] == "营业执照"
+    assert len(lines) == 3
+
+
+def test_confidence_is_a_mean_word_score(licence_result: OcrResult) -> None:
+    assert isinstance(licence_result.confidence, float)
+    assert 50 < licence_result.confidence <= 100
+
+
+def test_no_spaces_left_between_chinese_characters(licence_result: OcrResult) -> None:
+    assert "福建省闽江供应链管理有限公司" in licence_result.text
+    assert "营 业" not in licence_result.text
+
+
+def test_remove_cjk_spaces_keeps_latin_word_spacing() -> None:
+    raw = "采 购 合 同 Supply Agreement 合 同 编 号 ： HT-2026-0042"
+    assert remove_cjk_spaces(raw) == "采购合同 Supply Agreement 合同编号： HT-2026-0042"
+
+
+def test_blank_page_has_no_text_and_no_confidence(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.png"
+    Image.new("L", (600, 400), 255).save(blank)
+    assert ocr_image_file(blank) == OcrResult(text="", confidence=None)
+
+
+def test_non_image_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(OcrError, match="不是可识别的图像文件.*not an image"):
+        ocr_image_file(samples.not_an_image(tmp_path / "notes.png"))
+
+
+def test_missing_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(OcrError, match="image file not found"):
+        ocr_image_file(tmp_path / "absent.png")
+
+
+def test_unreadable_image_data_names_tesseracts_complaint(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    with pytest.raises(OcrError, match="unreadable image"):
+        ocr_image_file(broken)
+
+
+def test_missing_tesseract_binary_is_an_ocr_error(
+    licence_scan: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A machine without Tesseract: the real binary is simply not on the PATH.
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(OcrError, match="tesseract not installed"):
+        ocr_image_file(licence_scan)
+
+
+def test_languages_can_be_chosen(licence_scan: Path) -> None:
+    result = ocr_image_file(licence_scan, OcrOptions(languages="eng", psm=6))
+    assert samples.CREDIT_CODE in result.text
+
+
+def test_tesseract_runs_single_threaded() -> None:
+    assert os.environ["OMP_THREAD_LIMIT"] == "1"
+
+
+@pytest.mark.skipif(not osd_available(), reason="osd traineddata not installed")
+def test_orientation_of_turned_pages(tmp_path: Path) -> None:
+    upright = samples.scan_image(
+        tmp_path / "upright.png", samples.LICENCE_TEXT, dpi=200, page_inches=(8.27, 5.0)
+    )
+    with Image.open(upright) as image:
+        image.rotate(90, expand=True).save(tmp_path / "left.png")  # counter-clockwise
+        image.rotate(180).save(tmp_path / "upside-down.png")
+    assert detect_orientation(upright) == 0
+    assert detect_orientation(tmp_path / "left.png") == 90
+    assert detect_orientation(tmp_path / "upside-down.png") == 180
+
+
+@pytest.mark.skipif(not osd_available(), reason="osd traineddata not installed")
+def test_orientation_of_a_page_without_text_is_zero(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.png"
+    Image.new("L", (600, 400), 255).save(blank)
+    assert detect_orientation(blank) == 0
