@@ -28,6 +28,7 @@ def build_context(settings: Settings) -> WorkerContext:
             max_pages=settings.max_pages,
             max_image_pixels=settings.max_image_pixels,
             ocr_dpi=settings.ocr_dpi,
+            ocr_languages=settings.ocr_languages,
             ocr_workers=settings.ocr_workers or os.cpu_count() or 1,
         ),
         lease=timedelta(seconds=settings.lease_seconds),

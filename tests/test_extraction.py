@@ -295,3 +295,12 @@ def test_unsupported_media_type(tmp_path: Path) -> None:
     with pytest.raises(ExtractionError, match="不支持") as caught:
         extract(sheet, "application/vnd.ms-excel")
     assert caught.value.reason == "unsupported"
+
+
+def test_the_configured_ocr_languages_reach_tesseract(tmp_path: Path) -> None:
+    image = samples.scan_image(tmp_path / "licence.png", samples.LICENCE_TEXT, dpi=300)
+    english_only = extract(image, "image/png", limits=ExtractionLimits(ocr_languages="eng"))
+    chinese = extract(image, "image/png", limits=ExtractionLimits(ocr_languages="chi_sim+eng"))
+    assert "统一社会信用代码" in chinese.text
+    assert "统一社会信用代码" not in english_only.text
+    assert samples.CREDIT_CODE in english_only.text

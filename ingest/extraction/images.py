@@ -15,7 +15,7 @@ from ingest.extraction.page_ocr import (
     RenderPage,
     raise_if_nothing_read,
 )
-from ocr import OcrError, osd_available
+from ocr import OcrError, OcrOptions, osd_available
 
 _MIN_SCAN_DPI = 100
 # What PIL raises on damaged files varies by plugin: OSError for truncated data, SyntaxError
@@ -35,7 +35,11 @@ def extract_image(
         with (
             tempfile.TemporaryDirectory(prefix="image-ocr-") as workdir,
             PageOcrPool(
-                Path(workdir), limits.ocr_workers, on_page, fix_orientation=_can_detect_rotation()
+                Path(workdir),
+                limits.ocr_workers,
+                on_page,
+                options=OcrOptions(languages=limits.ocr_languages),
+                fix_orientation=_can_detect_rotation(),
             ) as pool,
         ):
             for index in range(page_count):

@@ -30,6 +30,7 @@ class ExtractionLimits:
     max_image_pixels: int = 60_000_000  # decompression-bomb guard for images and rendered pages
     max_docx_inflated_bytes: int = 200 * 1024 * 1024
     ocr_dpi: int = 300
+    ocr_languages: str = "chi_sim+eng"
     ocr_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     min_text_chars_per_page: int = 20  # fewer usable chars than this => the page is OCR'd
 

@@ -29,6 +29,7 @@ from ingest.extraction.page_ocr import (
     RenderPage,
     raise_if_nothing_read,
 )
+from ocr import OcrOptions
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,12 @@ def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) 
         with (
             tempfile.TemporaryDirectory(prefix="pdf-ocr-") as workdir,
             _PdfplumberPages(path) as plumber,
-            PageOcrPool(Path(workdir), limits.ocr_workers, on_page) as pool,
+            PageOcrPool(
+                Path(workdir),
+                limits.ocr_workers,
+                on_page,
+                options=OcrOptions(languages=limits.ocr_languages),
+            ) as pool,
         ):
             text_pages: dict[int, ExtractedPage] = {}
             for plan in plans:
