@@ -115,8 +115,12 @@ def partner_visibility_clause(user: User) -> ColumnElement[bool]:
     return or_(by_department, sees_a_document)
 
 
-# 18-digit resident ID: 6-digit area, birth date, sequence, check character.
-ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
+# 18-character resident ID: area, a real-looking birth date, sequence, check character. The
+# date part keeps all-digit credit codes (e.g. 913501003154662784) from being masked.
+ID_NUMBER_PATTERN = re.compile(
+    r"(?<![0-9A-Za-z])(\d{6})(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"(\d{3}[\dXx])(?![0-9A-Za-z])"
+)
 
 
 def mask_id_numbers(text: str) -> str:

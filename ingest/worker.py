@@ -55,8 +55,15 @@ def run(settings: Settings | None = None) -> None:
     ctx = build_context(settings)
     attach(queue, ctx, settings)
     log.info("worker.start", queue=settings.resolved_queue_url, threads=settings.worker_threads)
+    # Huey backs off up to 10 s between polls by default; an upload should start within a second.
     consumer = queue.huey.create_consumer(
-        workers=settings.worker_threads, worker_type="thread", periodic=True, check_worker_health=True
+        workers=settings.worker_threads,
+        worker_type="thread",
+        periodic=True,
+        check_worker_health=True,
+        initial_delay=0.1,
+        backoff=1.15,
+        max_delay=1.0,
     )
     consumer.run()
 

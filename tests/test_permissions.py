@@ -182,6 +182,13 @@ def test_user_text_cannot_widen_the_filter(client, corpus) -> None:
         assert body["total"] <= 1, attempt
 
 
+def test_credit_codes_are_not_mistaken_for_id_numbers() -> None:
+    from archive.permissions import mask_id_numbers
+
+    assert mask_id_numbers("统一社会信用代码 913501003154662784") == "统一社会信用代码 913501003154662784"
+    assert mask_id_numbers("公民身份号码 35010219850612301X") == "公民身份号码 350102********301X"
+
+
 def test_the_three_faces_of_the_rule_agree() -> None:
     """can_view_document and visibility_filter decide alike for every case of the table."""
     documents = [
