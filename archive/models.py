@@ -158,3 +158,122 @@ class AccessGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One recorded action; each entry's hash covers the previous one's (tamper-evident)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_user_at", "user", "at"), Index("ix_audit_action_at", "action", "at"))
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    user: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's tip, one row: updating it first serialises concurrent writers."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class BorrowRequest(Base):
+    """借阅: a request to see documents for a while, approved by the archive office."""
+
+    __tablename__ = "borrow_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    requester: Mapped[str] = mapped_column(String(100), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class DestructionRequest(Base):
+    """销毁: requested by the archive office, approved by a leader, executed by the office."""
+
+    __tablename__ = "destruction_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    appraisal_note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    executed_by: Mapped[str | None] = mapped_column(String(100))
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class DestructionRecord(Base):
+    """What was destroyed, by whom and why; kept forever."""
+
+    __tablename__ = "destruction_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(32), index=True)
+    document_id: Mapped[str] = mapped_column(String(32), index=True)
+    archive_no: Mapped[str] = mapped_column(String(50))
+    partner_id: Mapped[str] = mapped_column(String(32))
+    partner_name: Mapped[str] = mapped_column(String(200))
+    doc_type: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    confidentiality: Mapped[str] = mapped_column(String(20))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int | None] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    approved_by: Mapped[str] = mapped_column(String(100))
+    executed_by: Mapped[str] = mapped_column(String(100))
+    executed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CreditRatingEntry(Base):
+    """信用评级: A-D with date, reviewer and reason; the newest is the partner's rating."""
+
+    __tablename__ = "credit_ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    rating: Mapped[str] = mapped_column(String(1))
+    rated_on: Mapped[date] = mapped_column(Date)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SupplierEvaluation(Base):
+    """供应商评价: quality, delivery and service scored 0-100, with notes."""
+
+    __tablename__ = "supplier_evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    period: Mapped[str] = mapped_column(String(20))
+    quality: Mapped[int] = mapped_column(Integer)
+    delivery: Mapped[int] = mapped_column(Integer)
+    service: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    notes: Mapped[str | None] = mapped_column(Text)
+    evaluator: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
