@@ -22,12 +22,29 @@ from archive.models import AuditEntry, AuditHead
 GENESIS = "0" * 64
 
 
-def _digest(prev_hash: str, *, seq: int, at: datetime, user: str, action: str,
-            target: str | None, details: dict[str, Any]) -> str:
+def _digest(
+    prev_hash: str,
+    *,
+    seq: int,
+    at: datetime,
+    user: str,
+    action: str,
+    target: str | None,
+    details: dict[str, Any],
+) -> str:
     canonical = json.dumps(
-        {"seq": seq, "at": at.astimezone(UTC).isoformat(), "user": user, "action": action,
-         "target": target, "details": details},
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+        {
+            "seq": seq,
+            "at": at.astimezone(UTC).isoformat(),
+            "user": user,
+            "action": action,
+            "target": target,
+            "details": details,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
@@ -35,7 +52,9 @@ def _digest(prev_hash: str, *, seq: int, at: datetime, user: str, action: str,
 def _advance_head(session: Session) -> tuple[int, str]:
     """Claim the next sequence number; the row lock makes concurrent writers queue up."""
     bumped = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + 1)
         .returning(AuditHead.seq, AuditHead.hash)
     ).one_or_none()
     if bumped is not None:
@@ -61,8 +80,16 @@ def record_event(
     at = datetime.now(UTC)
     body = details or {}
     digest = _digest(prev_hash, seq=seq, at=at, user=user, action=action, target=target, details=body)
-    entry = AuditEntry(seq=seq, at=at, user=user, action=action, target=target, details=body,
-                       prev_hash=prev_hash, hash=digest)
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        user=user,
+        action=action,
+        target=target,
+        details=body,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
     session.add(entry)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
     session.flush()
@@ -90,13 +117,24 @@ def verify_chain(session: Session) -> ChainReport:
     for entry in _entries(session):
         count += 1
         if entry.seq != expected_seq:
-            return ChainReport(count, entry.seq, f"第 {expected_seq} 条记录缺失 (entry {expected_seq} is missing)")
+            return ChainReport(
+                count, entry.seq, f"第 {expected_seq} 条记录缺失 (entry {expected_seq} is missing)"
+            )
         if entry.prev_hash != prev_hash:
             return ChainReport(count, entry.seq, f"第 {entry.seq} 条记录的前序哈希不符 (prev_hash mismatch)")
-        recomputed = _digest(prev_hash, seq=entry.seq, at=entry.at, user=entry.user, action=entry.action,
-                             target=entry.target, details=entry.details)
+        recomputed = _digest(
+            prev_hash,
+            seq=entry.seq,
+            at=entry.at,
+            user=entry.user,
+            action=entry.action,
+            target=entry.target,
+            details=entry.details,
+        )
         if recomputed != entry.hash:
-            return ChainReport(count, entry.seq, f"第 {entry.seq} 条记录被修改 (entry {entry.seq} was altered)")
+            return ChainReport(
+                count, entry.seq, f"第 {entry.seq} 条记录被修改 (entry {entry.seq} was altered)"
+            )
         prev_hash, expected_seq = entry.hash, expected_seq + 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):

@@ -26,9 +26,7 @@ def mint_token(
     ttl: timedelta = timedelta(hours=8),
 ) -> str:
     """A token the service accepts, signed with the configured HS256 secret."""
-    claims = _checked_claims(
-        {"sub": sub, "roles": roles, "departments": departments, "clearance": clearance}
-    )
+    claims = _checked_claims({"sub": sub, "roles": roles, "departments": departments, "clearance": clearance})
     now = datetime.now(UTC)
     payload: dict[str, Any] = {**claims, "iat": now, "exp": now + ttl}
     if settings.jwt_issuer:

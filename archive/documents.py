@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.audit import record_event
 from archive.db import session_scope
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
 from archive.filetypes import identify_upload
@@ -69,6 +70,13 @@ async def accept_upload(
             existing = _existing_copy(session, request.partner_id, staged.sha256)
             if existing is not None:
                 store.discard(staged)
+                record_event(
+                    session,
+                    user=user.sub,
+                    action="upload",
+                    target=existing.id,
+                    details={"duplicate": True, "filename": request.filename, "sha256": staged.sha256},
+                )
                 return UploadOutcome(existing, duplicate=True)
             partner = _partner_for_upload(session, user=user, partner_id=request.partner_id)
             filename = safe_filename(request.filename)
@@ -89,6 +97,21 @@ async def accept_upload(
                 uploaded_by=user.sub,
             )
             session.add(document)
+            session.flush()
+            record_event(
+                session,
+                user=user.sub,
+                action="upload",
+                target=document.id,
+                details={
+                    "partner_id": partner.id,
+                    "filename": filename,
+                    "sha256": staged.sha256,
+                    "size": staged.size,
+                    "doc_type": document.doc_type,
+                    "confidentiality": document.confidentiality,
+                },
+            )
             # The file moves into place inside the transaction; a failed commit takes it back.
             with store.keep(staged):
                 session.flush()
@@ -150,19 +173,38 @@ def get_visible_document(session: Session, *, user: User, document_id: str) -> D
     return document
 
 
-def update_document(
-    session: Session, *, user: User, document_id: str, data: DocumentUpdate
-) -> Document:
+def update_document(session: Session, *, user: User, document_id: str, data: DocumentUpdate) -> Document:
     if not user.has_role("archivist", "admin"):
         raise Forbidden("只有档案管理员或管理员可以修改文档 (archivist or admin only)")
     document = get_visible_document(session, user=user, document_id=document_id)
+    changes: dict[str, object] = {}
     for field, value in data.model_dump(exclude_unset=True).items():
         if field in ("confidentiality",) and value is not None:
             value = value.value if hasattr(value, "value") else value
         if value is None and field in ("confidentiality", "department", "title", "legal_hold"):
             raise InvalidInput(f"{field} 不能为空 ({field} may not be null)", field=field)
+        changes[field] = {"old": _jsonable(getattr(document, field)), "new": _jsonable(value)}
         setattr(document, field, value)
+    record_event(session, user=user.sub, action="document_update", target=document.id, details=changes)
     session.flush()
+    return document
+
+
+def _jsonable(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def view_document(session: Session, *, user: User, document_id: str) -> Document:
+    document = get_visible_document(session, user=user, document_id=document_id)
+    record_event(session, user=user.sub, action="view", target=document.id)
+    return document
+
+
+def download_document(session: Session, *, user: User, document_id: str) -> Document:
+    document = get_visible_document(session, user=user, document_id=document_id)
+    record_event(
+        session, user=user.sub, action="download", target=document.id, details={"sha256": document.sha256}
+    )
     return document
 
 
@@ -180,5 +222,6 @@ def requeue_failed(session: Session, *, user: User, document_id: str) -> Documen
     document.error_reason = None
     document.attempts = 0
     document.lease_expires_at = None
+    record_event(session, user=user.sub, action="document_retry", target=document.id)
     session.flush()
     return document

@@ -55,8 +55,12 @@ def fetch_distribution(distribution_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=distribution_dir) as scratch:
         subprocess.run(
             [
-                "mvn", "-q", "-B", "dependency:copy",
-                f"-Dartifact={ES_ARTIFACT}", f"-DoutputDirectory={scratch}",
+                "mvn",
+                "-q",
+                "-B",
+                "dependency:copy",
+                f"-Dartifact={ES_ARTIFACT}",
+                f"-DoutputDirectory={scratch}",
             ],
             check=True,
             cwd=scratch,
@@ -64,9 +68,7 @@ def fetch_distribution(distribution_dir: Path) -> Path:
         archive = Path(scratch) / f"elasticsearch-{ES_VERSION}.zip"
         digest = hashlib.sha512(archive.read_bytes()).hexdigest()
         if digest != ES_ZIP_SHA512:
-            raise LocalNodeError(
-                f"Elasticsearch {ES_VERSION} 校验和不符 (checksum mismatch): got {digest}"
-            )
+            raise LocalNodeError(f"Elasticsearch {ES_VERSION} 校验和不符 (checksum mismatch): got {digest}")
         unpacked = Path(scratch) / "unpacked"
         with zipfile.ZipFile(archive) as bundle:
             bundle.extractall(unpacked)
@@ -109,9 +111,7 @@ def find_java_home(preferred: Path | None = None) -> Path:
 
 
 def _java_major(java: Path) -> int | None:
-    result = subprocess.run(
-        [str(java), "-version"], capture_output=True, text=True, check=False, timeout=30
-    )
+    result = subprocess.run([str(java), "-version"], capture_output=True, text=True, check=False, timeout=30)
     match = re.search(r'version "(\d+)', result.stderr)
     return int(match.group(1)) if match else None
 
@@ -162,8 +162,11 @@ class LocalNode:
         if os.geteuid() == 0:
             self._hand_over_to_service_user()
             command = [
-                "setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}",
-                "--init-groups", *command,
+                "setpriv",
+                f"--reuid={SERVICE_USER}",
+                f"--regid={SERVICE_USER}",
+                "--init-groups",
+                *command,
             ]
             env["HOME"] = str(self.home)
         result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -210,16 +213,13 @@ class LocalNode:
             account = pwd.getpwnam(SERVICE_USER)
         except KeyError:
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 SERVICE_USER],
+                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
                 check=True,
             )
             account = pwd.getpwnam(SERVICE_USER)
         for path in [self.home, *self.home.rglob("*")]:
             os.chown(path, account.pw_uid, account.pw_gid)
-        blocked = [
-            parent for parent in self.home.parents if not os.stat(parent).st_mode & 0o001
-        ]
+        blocked = [parent for parent in self.home.parents if not os.stat(parent).st_mode & 0o001]
         if blocked:
             raise LocalNodeError(
                 f"Elasticsearch 以用户 {SERVICE_USER} 运行，无法进入目录 {blocked[0]}"
@@ -240,9 +240,7 @@ class LocalNode:
 
     def is_healthy(self) -> bool:
         try:
-            response = httpx.get(
-                f"{self.url}/_cluster/health", params={"timeout": "1s"}, timeout=3
-            )
+            response = httpx.get(f"{self.url}/_cluster/health", params={"timeout": "1s"}, timeout=3)
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and response.json().get("status") in ("green", "yellow")

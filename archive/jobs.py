@@ -40,12 +40,10 @@ class JobQueue:
     def __init__(self, settings: Settings) -> None:
         self.huey = _make_huey(settings.resolved_queue_url)
         self._handlers: dict[str, Callable[..., None]] = {}
-        self._process = self.huey.task(
-            name=PROCESS_DOCUMENT, retries=5, retry_delay=15
-        )(self._run_process_document)
-        self.huey.periodic_task(crontab(minute="*"), name=REQUEUE_ABANDONED)(
-            self._run_requeue_abandoned
+        self._process = self.huey.task(name=PROCESS_DOCUMENT, retries=5, retry_delay=15)(
+            self._run_process_document
         )
+        self.huey.periodic_task(crontab(minute="*"), name=REQUEUE_ABANDONED)(self._run_requeue_abandoned)
 
     def handle(self, name: str, handler: Callable[..., None]) -> None:
         self._handlers[name] = handler

@@ -54,14 +54,10 @@ class Partner(Base):
     remarks: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     documents: Mapped[list[Document]] = relationship(back_populates="partner")
-    changes: Mapped[list[PartnerChange]] = relationship(
-        back_populates="partner", order_by="PartnerChange.at"
-    )
+    changes: Mapped[list[PartnerChange]] = relationship(back_populates="partner", order_by="PartnerChange.at")
 
 
 class PartnerChange(Base):
@@ -121,9 +117,7 @@ class Document(Base):
 
     uploaded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     partner: Mapped[Partner] = relationship(back_populates="documents")
     page_texts: Mapped[list[DocumentPage]] = relationship(

@@ -8,8 +8,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from archive.audit import record_event
 from archive.errors import Conflict, NotFound
-from archive.models import Partner, PartnerChange
+from archive.models import Partner, PartnerChange, SupplierEvaluation
 from archive.numbering import partner_archive_no
 from archive.permissions import User, partner_visibility_clause
 from archive.schemas import PartnerCreate, PartnerUpdate
@@ -43,6 +44,13 @@ def create_partner(session: Session, *, settings: Settings, user: User, data: Pa
         session.rollback()
         _refuse_duplicate_code(session, data.credit_code)
         raise Conflict("客商登记冲突，请重试 (conflicting registration; retry)") from exc
+    record_event(
+        session,
+        user=user.sub,
+        action="partner_create",
+        target=partner.id,
+        details={"name": partner.name, "archive_no": partner.archive_no, "kind": partner.kind},
+    )
     return partner
 
 
@@ -68,7 +76,14 @@ def update_partner(session: Session, *, user: User, partner_id: str, data: Partn
             setattr(partner, field, new)
     if changes:
         session.add(PartnerChange(partner_id=partner.id, user=user.sub, changes=changes))
+        record_event(session, user=user.sub, action="partner_update", target=partner.id, details=changes)
         session.flush()
+    return partner
+
+
+def view_partner(session: Session, *, user: User, partner_id: str) -> Partner:
+    partner = get_visible_partner(session, user=user, partner_id=partner_id)
+    record_event(session, user=user.sub, action="partner_view", target=partner.id)
     return partner
 
 
@@ -78,12 +93,25 @@ def list_partners(
     user: User,
     q: str | None,
     kind: str | None,
+    credit_rating: str | None = None,
+    min_score: float | None = None,
     offset: int,
     limit: int,
 ) -> tuple[int, list[Partner]]:
     conditions = [partner_visibility_clause(user)]
     if kind:
         conditions.append(Partner.kind == kind)
+    if credit_rating:
+        conditions.append(Partner.credit_rating == credit_rating)
+    if min_score is not None:
+        latest_score = (
+            select(SupplierEvaluation.score)
+            .where(SupplierEvaluation.partner_id == Partner.id)
+            .order_by(SupplierEvaluation.created_at.desc(), SupplierEvaluation.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        conditions.append(latest_score >= min_score)
     if q:
         pattern = f"%{q.strip()}%"
         conditions.append(
@@ -98,4 +126,16 @@ def list_partners(
     items = session.scalars(
         select(Partner).where(*conditions).order_by(Partner.archive_no).offset(offset).limit(limit)
     ).all()
+    record_event(
+        session,
+        user=user.sub,
+        action="partner_search",
+        details={
+            "q": q,
+            "kind": kind,
+            "credit_rating": credit_rating,
+            "min_score": min_score,
+            "total": total,
+        },
+    )
     return total, list(items)

@@ -47,18 +47,12 @@ def can_view_document(user: User, *, document_id: str, confidentiality: str, dep
         return True
     if user.clearance_rank < CONFIDENTIALITY_RANK[confidentiality]:
         return False
-    return (
-        user.sees_all_departments
-        or department in user.departments
-        or confidentiality == "public"
-    )
+    return user.sees_all_departments or department in user.departments or confidentiality == "public"
 
 
 def visibility_filter(user: User) -> dict[str, Any]:
     """The rule as an Elasticsearch filter; every query on the documents index carries it."""
-    within_clearance: dict[str, Any] = {
-        "range": {"confidentiality_rank": {"lte": user.clearance_rank}}
-    }
+    within_clearance: dict[str, Any] = {"range": {"confidentiality_rank": {"lte": user.clearance_rank}}}
     if user.sees_all_departments:
         by_rule: dict[str, Any] = within_clearance
     else:
@@ -105,13 +99,9 @@ def partner_visibility_clause(user: User) -> ColumnElement[bool]:
     if user.sees_all_departments:
         return true()
     sees_a_document = exists(
-        select(Document.id).where(
-            Document.partner_id == Partner.id, document_visibility_clause(user)
-        )
+        select(Document.id).where(Document.partner_id == Partner.id, document_visibility_clause(user))
     )
-    by_department = (
-        Partner.department.in_(sorted(user.departments)) if user.departments else false()
-    )
+    by_department = Partner.department.in_(sorted(user.departments)) if user.departments else false()
     return or_(by_department, sees_a_document)
 
 

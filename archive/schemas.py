@@ -200,3 +200,126 @@ class SearchResponse(BaseModel):
     size: int
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    seq: int
+    at: datetime
+    user: str
+    action: str
+    target: str | None
+    details: dict[str, Any]
+    hash: str
+
+
+class BorrowRequestCreate(BaseModel):
+    document_ids: list[str] = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=1000)
+    days: int = Field(ge=1, le=30)
+
+
+class Decision(BaseModel):
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class BorrowRequestOut(BaseModel):
+    id: str
+    requester: str
+    reason: str
+    days: int
+    status: str
+    document_ids: list[str]
+    created_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    expires_at: datetime | None
+    returned_at: datetime | None
+
+
+class DestructionRequestCreate(BaseModel):
+    document_ids: list[str] = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=2000)
+    appraisal_note: str | None = Field(default=None, max_length=4000)
+
+
+class DestructionRequestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    requested_by: str
+    reason: str
+    appraisal_note: str | None
+    status: str
+    document_ids: list[str]
+    created_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    executed_by: str | None
+    executed_at: datetime | None
+
+
+class DestructionRecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    request_id: str
+    document_id: str
+    archive_no: str
+    partner_id: str
+    partner_name: str
+    doc_type: str
+    title: str
+    confidentiality: str
+    original_filename: str
+    sha256: str
+    pages: int | None
+    uploaded_at: datetime
+    reason: str
+    requested_by: str
+    approved_by: str
+    executed_by: str
+    executed_at: datetime
+
+
+class EligibleDocument(BaseModel):
+    id: str
+    archive_no: str
+    partner_name: str
+    doc_type: str
+    title: str
+    expires_on: date | None
+    retention_ends: date
+
+
+class CreditRatingCreate(BaseModel):
+    rating: str = Field(pattern="^[A-D]$")
+    rated_on: date
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CreditRatingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    rating: str
+    rated_on: date
+    reviewer: str
+    reason: str
+    created_at: datetime
+
+
+class SupplierEvaluationCreate(BaseModel):
+    period: str = Field(min_length=1, max_length=20, examples=["2026年度", "2026Q3"])
+    quality: int = Field(ge=0, le=100)
+    delivery: int = Field(ge=0, le=100)
+    service: int = Field(ge=0, le=100)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class SupplierEvaluationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    period: str
+    quality: int
+    delivery: int
+    service: int
+    score: float
+    notes: str | None
+    evaluator: str
+    created_at: datetime

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
+from sqlalchemy.orm import Session
 
+from archive.audit import record_event
 from archive.errors import InvalidInput, ServiceUnavailable
 from archive.permissions import User, mask_id_numbers, sees_id_numbers, visibility_filter
 from archive.schemas import SearchHit, SearchResponse
@@ -124,6 +126,7 @@ def _plain_words(text: str) -> str:
 
 def search_documents(
     es: Elasticsearch,
+    session: Session,
     *,
     prefix: str,
     user: User,
@@ -144,8 +147,13 @@ def search_documents(
         "size": size,
         "track_total_hits": True,
         "_source": [
-            "partner_id", "partner_name", "doc_type", "title", "expires_on",
-            "archive_no", "department",
+            "partner_id",
+            "partner_name",
+            "doc_type",
+            "title",
+            "expires_on",
+            "archive_no",
+            "department",
         ],
         "aggs": {name: {"terms": {"field": field, "size": 50}} for name, field in FACETS.items()},
         "highlight": {
@@ -171,9 +179,20 @@ def search_documents(
         name: {bucket["key"]: bucket["doc_count"] for bucket in agg["buckets"]}
         for name, agg in response["aggregations"].items()
     }
-    return SearchResponse(
-        total=response["hits"]["total"]["value"], page=page, size=size, hits=hits, facets=facets
+    total = response["hits"]["total"]["value"]
+    record_event(
+        session,
+        user=user.sub,
+        action="search",
+        details={
+            "q": q,
+            "filters": {k: str(v) for k, v in asdict(filters).items() if v},
+            "page": page,
+            "size": size,
+            "total": total,
+        },
     )
+    return SearchResponse(total=total, page=page, size=size, hits=hits, facets=facets)
 
 
 def _search(es: Elasticsearch, *, prefix: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -190,9 +209,7 @@ def _search(es: Elasticsearch, *, prefix: str, body: dict[str, Any]) -> dict[str
 
 def _hit(user: User, raw: dict[str, Any]) -> SearchHit:
     source = raw["_source"]
-    fragments = raw.get("highlight", {}).get("content", []) or raw.get("highlight", {}).get(
-        "title", []
-    )
+    fragments = raw.get("highlight", {}).get("content", []) or raw.get("highlight", {}).get("title", [])
     # Single-character CJK terms are highlighted one by one; join the runs back up.
     fragments = [fragment.replace("</em><em>", "") for fragment in fragments]
     if not sees_id_numbers(user, raw["_id"]):

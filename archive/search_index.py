@@ -161,8 +161,7 @@ def index_document(es: Elasticsearch, *, prefix: str, document: Document) -> Non
 def reindex_documents(es: Elasticsearch, *, prefix: str, documents: Iterable[Document]) -> int:
     """Rewrite some documents in place (after a change in the record); searchable on return."""
     actions = (
-        {"_index": documents_alias(prefix), "_id": doc.id, "_source": index_body(doc)}
-        for doc in documents
+        {"_index": documents_alias(prefix), "_id": doc.id, "_source": index_body(doc)} for doc in documents
     )
     try:
         done, _errors = helpers.bulk(es, actions, refresh="wait_for", raise_on_error=True)

@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         "prospect": "QZ",
     }
 
+    # Years a document is kept after it expires (or after upload when it has no expiry),
+    # before it may be proposed for destruction.
+    retention_years: dict[str, int] = {
+        "business_license": 10,
+        "contract": 10,
+        "id_card": 5,
+        "bank_account": 10,
+        "authorization": 5,
+        "qualification": 10,
+        "other": 5,
+    }
+
     # Ingest worker.
     ocr_languages: str = "chi_sim+eng"
     ocr_dpi: int = 300

@@ -185,9 +185,7 @@ def requeue_abandoned(ctx: WorkerContext, *, enqueue, stale_after: timedelta) ->
             )
         ).all()
         # Touching them spaces out the next reminder, so a long queue is not flooded.
-        session.execute(
-            update(Document).where(Document.id.in_(ids)).values(updated_at=now)
-        )
+        session.execute(update(Document).where(Document.id.in_(ids)).values(updated_at=now))
     for document_id in ids:
         enqueue(document_id)
     if ids:

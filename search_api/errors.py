@@ -47,9 +47,7 @@ def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _authentication_error(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
-        {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-    )
+    return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -105,9 +105,7 @@ class Caller:
 
 @pytest.fixture
 def make_caller(settings: Settings):  # type: ignore[no-untyped-def]
-    def make(
-        sub: str, roles: str = "staff", departments: str = "", clearance: str = "internal"
-    ) -> Caller:
+    def make(sub: str, roles: str = "staff", departments: str = "", clearance: str = "internal") -> Caller:
         return Caller(
             mint_token(
                 settings,

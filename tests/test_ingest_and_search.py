@@ -51,9 +51,7 @@ def _search(client, caller, **params):  # type: ignore[no-untyped-def]
     return response.json()
 
 
-def test_each_kind_of_file_is_indexed_and_found_by_a_chinese_keyword(
-    client, buyer, archive_of_three
-) -> None:
+def test_each_kind_of_file_is_indexed_and_found_by_a_chinese_keyword(client, buyer, archive_of_three) -> None:
     partner, ids = archive_of_three
     for document_id in ids.values():
         document = client.get(f"/api/v1/documents/{document_id}", headers=buyer.headers).json()
@@ -83,7 +81,9 @@ def test_english_words_numbers_and_codes_match(client, buyer, archive_of_three) 
     assert [h["id"] for h in _search(client, buyer, q="HT-2026-0042")["hits"]] == [ids["contract"]]
 
 
-def test_a_phrase_ranks_above_its_words_far_apart(tmp_path, client, upload, run_worker, buyer, create_partner) -> None:
+def test_a_phrase_ranks_above_its_words_far_apart(
+    tmp_path, client, upload, run_worker, buyer, create_partner
+) -> None:
     partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
     together = text_pdf(tmp_path / "a.pdf", ["本采购合同由双方签订，自签字之日起生效。"])
     apart = text_pdf(
@@ -117,7 +117,9 @@ def test_filters_facets_and_pages(client, buyer, archive_of_three) -> None:
     assert not {h["id"] for h in first["hits"]} & {h["id"] for h in second["hits"]}
 
 
-def test_scanned_pdf_pages_are_ocrd_and_counted(tmp_path, client, upload, run_worker, buyer, create_partner) -> None:
+def test_scanned_pdf_pages_are_ocrd_and_counted(
+    tmp_path, client, upload, run_worker, buyer, create_partner
+) -> None:
     partner = create_partner("福州榕城包装材料有限公司", "采购部")
     scan = scanned_pdf(
         tmp_path / "授权委托书.pdf",

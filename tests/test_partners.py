@@ -72,14 +72,17 @@ def test_duplicate_credit_code_is_409_naming_the_existing_partner(client, make_c
     caller = make_caller("zhang.wei", departments="采购部")
     first = client.post(
         "/api/v1/partners",
-        json={"name": "福建省闽江供应链管理有限公司", "kind": "supplier", "department": "采购部",
-              "credit_code": CREDIT_CODE},
+        json={
+            "name": "福建省闽江供应链管理有限公司",
+            "kind": "supplier",
+            "department": "采购部",
+            "credit_code": CREDIT_CODE,
+        },
         headers=caller.headers,
     ).json()
     again = client.post(
         "/api/v1/partners",
-        json={"name": "闽江供应链", "kind": "customer", "department": "销售部",
-              "credit_code": CREDIT_CODE},
+        json={"name": "闽江供应链", "kind": "customer", "department": "销售部", "credit_code": CREDIT_CODE},
         headers=caller.headers,
     )
     assert again.status_code == 409

@@ -16,8 +16,13 @@ from tests.samples import text_pdf
 COMMON = "本合同条款经双方协商一致订立。"
 # name: (partner, department override, confidentiality, doc_type, text)
 CORPUS = {
-    "框架合同": ("闽江", None, "internal", "contract",
-              "年度框架采购协议。签约代表身份证号码：110101199003071234。"),
+    "框架合同": (
+        "闽江",
+        None,
+        "internal",
+        "contract",
+        "年度框架采购协议。签约代表身份证号码：110101199003071234。",
+    ),
     "秘密报价": ("闽江", None, "secret", "contract", "附件为绝密报价清单，仅限采购部负责人查阅。"),
     "销售合同": ("海丝", None, "internal", "contract", "泉州海丝贸易有限公司年度销售协议。"),
     "公开资质": ("闽江", None, "public", "qualification", "安全生产许可证公示信息。"),
@@ -48,8 +53,12 @@ def corpus(tmp_path, client, upload, run_worker, make_caller, create_partner):  
         pdf = text_pdf(tmp_path / f"{name}.pdf", [f"{name}\n{COMMON}\n{text}"])
         form = {"department": department} if department else {}
         response = upload(
-            uploader, pdf, partner_id=partners[partner]["id"], doc_type=doc_type,
-            confidentiality=level, **form,
+            uploader,
+            pdf,
+            partner_id=partners[partner]["id"],
+            doc_type=doc_type,
+            confidentiality=level,
+            **form,
         )
         assert response.status_code == 202, response.text
         ids[name] = response.json()["id"]
@@ -88,8 +97,13 @@ def test_search_totals_facets_and_hits_follow_the_rule_for_every_user(client, co
 def test_hidden_text_leaves_no_trace_in_highlights_or_counts(client, corpus) -> None:
     _partners, ids, callers = corpus
     hidden = client.get("/api/v1/search", params={"q": "绝密报价"}, headers=callers["buyer"].headers).json()
-    assert hidden == {"total": 0, "page": 1, "size": 20, "hits": [],
-                      "facets": {"doc_type": {}, "department": {}, "kind": {}}}
+    assert hidden == {
+        "total": 0,
+        "page": 1,
+        "size": 20,
+        "hits": [],
+        "facets": {"doc_type": {}, "department": {}, "kind": {}},
+    }
     allowed = client.get(
         "/api/v1/search", params={"q": "绝密报价"}, headers=callers["senior_buyer"].headers
     ).json()
@@ -122,18 +136,14 @@ def test_a_partner_is_visible_through_a_visible_document(client, corpus) -> None
 def test_id_numbers_are_masked_in_highlights_unless_archivist(client, corpus) -> None:
     _partners, _ids, callers = corpus
     for user, shown in [("buyer", "110101********1234"), ("archivist", "110101199003071234")]:
-        body = client.get(
-            "/api/v1/search", params={"q": "身份证号码"}, headers=callers[user].headers
-        ).json()
+        body = client.get("/api/v1/search", params={"q": "身份证号码"}, headers=callers[user].headers).json()
         text = " ".join(body["hits"][0]["highlights"])
         assert shown in text, (user, text)
         if user == "buyer":
             assert "19900307" not in text
 
 
-def test_an_active_borrow_grant_opens_one_document_regardless_of_rule(
-    client, settings, corpus
-) -> None:
+def test_an_active_borrow_grant_opens_one_document_regardless_of_rule(client, settings, corpus) -> None:
     _partners, ids, callers = corpus
     seller = callers["seller"].headers
     engine = create_engine(settings.resolved_database_url)
@@ -141,12 +151,25 @@ def test_an_active_borrow_grant_opens_one_document_regardless_of_rule(
     with Session(engine) as session:
         session.add_all(
             [
-                AccessGrant(user_sub="seller", document_id=ids["秘密报价"], granted_by="archivist",
-                            expires_at=now + timedelta(days=3)),
-                AccessGrant(user_sub="seller", document_id=ids["开户证明"], granted_by="archivist",
-                            expires_at=now - timedelta(minutes=1)),
-                AccessGrant(user_sub="seller", document_id=ids["框架合同"], granted_by="archivist",
-                            expires_at=now + timedelta(days=3), returned_at=now),
+                AccessGrant(
+                    user_sub="seller",
+                    document_id=ids["秘密报价"],
+                    granted_by="archivist",
+                    expires_at=now + timedelta(days=3),
+                ),
+                AccessGrant(
+                    user_sub="seller",
+                    document_id=ids["开户证明"],
+                    granted_by="archivist",
+                    expires_at=now - timedelta(minutes=1),
+                ),
+                AccessGrant(
+                    user_sub="seller",
+                    document_id=ids["框架合同"],
+                    granted_by="archivist",
+                    expires_at=now + timedelta(days=3),
+                    returned_at=now,
+                ),
             ]
         )
         session.commit()
@@ -194,14 +217,25 @@ def test_the_three_faces_of_the_rule_agree() -> None:
     documents = [
         (f"d{i}", level, department)
         for i, (level, department) in enumerate(
-            [(lvl, dep) for lvl in ("public", "internal", "secret", "confidential")
-             for dep in ("采购部", "销售部")]
+            [
+                (lvl, dep)
+                for lvl in ("public", "internal", "secret", "confidential")
+                for dep in ("采购部", "销售部")
+            ]
         )
     ]
-    user = User(sub="u", roles=frozenset({"staff"}), departments=frozenset({"采购部"}),
-                clearance="secret", granted_document_ids=frozenset({"d7"}))
-    visible = {d for d, level, dep in documents
-               if can_view_document(user, document_id=d, confidentiality=level, department=dep)}
+    user = User(
+        sub="u",
+        roles=frozenset({"staff"}),
+        departments=frozenset({"采购部"}),
+        clearance="secret",
+        granted_document_ids=frozenset({"d7"}),
+    )
+    visible = {
+        d
+        for d, level, dep in documents
+        if can_view_document(user, document_id=d, confidentiality=level, department=dep)
+    }
     assert visible == {"d0", "d1", "d2", "d4", "d7"}
     query = visibility_filter(user)
     assert query["bool"]["should"][1] == {"ids": {"values": ["d7"]}}

@@ -79,8 +79,14 @@ def test_engine_down_refuses_search_keeps_uploads_and_indexes_them_later(
 
     # The engine is back: the sweep and the retry deliver it; nobody acts.
     _age_record(settings, document_id)
-    assert requeue_abandoned(build_context(settings), enqueue=JobQueue(settings).enqueue_document,
-                             stale_after=timedelta(seconds=60)) == 1
+    assert (
+        requeue_abandoned(
+            build_context(settings),
+            enqueue=JobQueue(settings).enqueue_document,
+            stale_after=timedelta(seconds=60),
+        )
+        == 1
+    )
     run_worker()
     assert _status(settings, document_id).status == "indexed"
     found = client.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers).json()
@@ -104,13 +110,19 @@ def test_a_job_abandoned_mid_way_is_taken_up_again_and_indexed_once(
 ) -> None:
     partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
     buyer = make_caller("zhang.wei", departments="采购部")
-    document_id = upload(buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]),
-                         partner_id=partner["id"]).json()["id"]
+    document_id = upload(
+        buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]), partner_id=partner["id"]
+    ).json()["id"]
     queue = JobQueue(settings)
     assert queue.huey.dequeue() is not None  # the message a killed worker took with it
     # ...and the record that worker left: processing, its lease run out.
-    _age_record(settings, document_id, status="processing", attempts=1,
-                lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    _age_record(
+        settings,
+        document_id,
+        status="processing",
+        attempts=1,
+        lease_expires_at=datetime.now(UTC) - timedelta(seconds=1),
+    )
 
     ctx = build_context(settings)
     assert requeue_abandoned(ctx, enqueue=queue.enqueue_document, stale_after=timedelta(minutes=5)) == 1
@@ -127,10 +139,16 @@ def test_a_document_whose_worker_dies_every_time_is_parked_as_failed(
 ) -> None:
     partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
     buyer = make_caller("zhang.wei", departments="采购部")
-    document_id = upload(buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]),
-                         partner_id=partner["id"]).json()["id"]
-    _age_record(settings, document_id, status="processing", attempts=settings.max_attempts,
-                lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    document_id = upload(
+        buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]), partner_id=partner["id"]
+    ).json()["id"]
+    _age_record(
+        settings,
+        document_id,
+        status="processing",
+        attempts=settings.max_attempts,
+        lease_expires_at=datetime.now(UTC) - timedelta(seconds=1),
+    )
     run_worker()
     document = _status(settings, document_id)
     assert document.status == "failed"
@@ -143,8 +161,9 @@ def test_reindex_rebuilds_from_the_record_and_switches_the_alias(
 ) -> None:
     partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
     buyer = make_caller("zhang.wei", departments="采购部")
-    document_id = upload(buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]),
-                         partner_id=partner["id"]).json()["id"]
+    document_id = upload(
+        buyer, text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT]), partner_id=partner["id"]
+    ).json()["id"]
     run_worker()
     alias = documents_alias(settings.es_index_prefix)
     before = list(es.indices.get_alias(name=alias))
@@ -175,8 +194,18 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_token_from_the_command_line_is_accepted_by_the_service(settings, client) -> None:
     minted = run_cli(
-        settings, "token", "--sub", "wang.fang", "--roles", "staff,compliance",
-        "--departments", "采购部,财务部", "--clearance", "secret", "--ttl", "1h",
+        settings,
+        "token",
+        "--sub",
+        "wang.fang",
+        "--roles",
+        "staff,compliance",
+        "--departments",
+        "采购部,财务部",
+        "--clearance",
+        "secret",
+        "--ttl",
+        "1h",
     ).stdout.strip()
     response = client.get("/api/v1/partners", headers={"Authorization": f"Bearer {minted}"})
     assert response.status_code == 200

@@ -106,8 +106,9 @@ def test_oversized_upload_is_refused_and_nothing_kept(tmp_path, es_url, make_cal
     from archive.migrate import upgrade_database
     from search_api.app import create_app
 
-    settings = Settings(data_dir=tmp_path / "small", es_url=es_url, max_upload_mb=1,
-                        es_index_prefix="pa-test-oversize")
+    settings = Settings(
+        data_dir=tmp_path / "small", es_url=es_url, max_upload_mb=1, es_index_prefix="pa-test-oversize"
+    )
     settings.data_path.mkdir(parents=True)
     upgrade_database(settings.resolved_database_url)
     archivist = make_caller("archive.office", roles="archivist", clearance="confidential")
@@ -140,7 +141,9 @@ def test_oversized_upload_is_refused_and_nothing_kept(tmp_path, es_url, make_cal
         ({"expires_on": "2035年3月11日"}, "expires_on"),
     ],
 )
-def test_bad_metadata_is_422_naming_the_field(tmp_path, settings, upload, buyer, supplier, form, field) -> None:
+def test_bad_metadata_is_422_naming_the_field(
+    tmp_path, settings, upload, buyer, supplier, form, field
+) -> None:
     pdf = text_pdf(tmp_path / "合同.pdf", [CONTRACT_TEXT])
     fields = {"partner_id": supplier["id"], "doc_type": "contract", "confidentiality": "internal", **form}
     partner_id = fields.pop("partner_id")

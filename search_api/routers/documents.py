@@ -47,8 +47,7 @@ def document_out(user: User, document: Document) -> DocumentOut:
     fields = dict(document.fields or {})
     if not sees_id_numbers(user, document.id):
         fields = {
-            key: mask_id_numbers(value) if isinstance(value, str) else value
-            for key, value in fields.items()
+            key: mask_id_numbers(value) if isinstance(value, str) else value for key, value in fields.items()
         }
     return DocumentOut(
         id=document.id,
@@ -131,15 +130,13 @@ async def upload_document(
 @router.get("/{document_id}", response_model=DocumentOut)
 def get_document(document_id: str, session: SessionDep, user: CurrentUser) -> DocumentOut:
     """Status, extracted fields and metadata of one document."""
-    return document_out(user, service.get_visible_document(session, user=user, document_id=document_id))
+    return document_out(user, service.view_document(session, user=user, document_id=document_id))
 
 
 @router.get("/{document_id}/content", response_class=FileResponse)
-def get_content(
-    document_id: str, session: SessionDep, store: StoreDep, user: CurrentUser
-) -> FileResponse:
+def get_content(document_id: str, session: SessionDep, store: StoreDep, user: CurrentUser) -> FileResponse:
     """The original bytes, as an attachment."""
-    document = service.get_visible_document(session, user=user, document_id=document_id)
+    document = service.download_document(session, user=user, document_id=document_id)
     return FileResponse(
         store.path_for(document.sha256),
         media_type=document.media_type,

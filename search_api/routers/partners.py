@@ -35,13 +35,21 @@ def list_partners(
     user: CurrentUser,
     q: str | None = None,
     kind: PartnerKind | None = None,
+    credit_rating: Annotated[str | None, Query(pattern="^[A-D]$")] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=100, description="latest evaluation score")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PartnerList:
     """Partners the caller may see, by name, archive number or credit code."""
     total, items = service.list_partners(
-        session, user=user, q=q, kind=kind.value if kind else None,
-        offset=(page - 1) * size, limit=size,
+        session,
+        user=user,
+        q=q,
+        kind=kind.value if kind else None,
+        credit_rating=credit_rating,
+        min_score=min_score,
+        offset=(page - 1) * size,
+        limit=size,
     )
     return PartnerList(total=total, items=[PartnerOut.model_validate(p) for p in items])
 
@@ -49,7 +57,7 @@ def list_partners(
 @router.get("/{partner_id}", response_model=PartnerDetail)
 def get_partner(partner_id: str, session: SessionDep, user: CurrentUser) -> PartnerDetail:
     """One partner with its change history."""
-    partner = service.get_visible_partner(session, user=user, partner_id=partner_id)
+    partner = service.view_partner(session, user=user, partner_id=partner_id)
     return PartnerDetail.model_validate(
         {**PartnerOut.model_validate(partner).model_dump(), "history": partner.changes}
     )

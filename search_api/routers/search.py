@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from archive.schemas import DocType, PartnerKind, SearchResponse
 from archive.search import SearchFilters, search_documents
-from search_api.deps import CurrentUser, EsDep, SettingsDep
+from search_api.deps import CurrentUser, EsDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["search"])
 
@@ -17,6 +17,7 @@ router = APIRouter(tags=["search"])
 @router.get("/search", response_model=SearchResponse)
 def search(
     es: EsDep,
+    session: SessionDep,
     settings: SettingsDep,
     user: CurrentUser,
     q: Annotated[str | None, Query(max_length=500)] = None,
@@ -32,6 +33,7 @@ def search(
     """Documents the caller may see, with highlights and facets."""
     return search_documents(
         es,
+        session,
         prefix=settings.es_index_prefix,
         user=user,
         q=q,

@@ -1,0 +1,209 @@
+"""销毁: appraisal and request by the archive office, approval by a leader, execution.
+
+Executed documents leave the index, the lookups and the store; a record of each stays.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from elasticsearch import Elasticsearch
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from archive.audit import record_event
+from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
+from archive.models import AccessGrant, DestructionRecord, DestructionRequest, Document, DocumentPage
+from archive.permissions import User
+from archive.search_index import delete_document
+from archive.storage import OriginalStore
+
+
+def _documents(session: Session, document_ids: list[str]) -> list[Document]:
+    documents = list(
+        session.scalars(
+            select(Document).where(Document.id.in_(document_ids)).options(selectinload(Document.partner))
+        )
+    )
+    missing = sorted(set(document_ids) - {document.id for document in documents})
+    if missing:
+        raise InvalidInput(f"文档不存在 (unknown documents): {', '.join(missing)}", field="document_ids")
+    return documents
+
+
+def _refuse_held(documents: list[Document]) -> None:
+    held = [document.archive_no for document in documents if document.legal_hold]
+    if held:
+        raise Conflict(f"文档处于诉讼保全，不可销毁 (on legal hold, cannot be destroyed): {', '.join(held)}")
+
+
+def create_request(
+    session: Session, *, user: User, document_ids: list[str], reason: str, appraisal_note: str | None
+) -> DestructionRequest:
+    if not user.has_role("archivist"):
+        raise Forbidden("只有档案管理员可以提出销毁申请 (archivist only)")
+    if not reason.strip():
+        raise InvalidInput("请填写销毁理由 (a reason is required)", field="reason")
+    unique_ids = list(dict.fromkeys(document_ids))
+    if not unique_ids:
+        raise InvalidInput("至少选择一份文档 (at least one document)", field="document_ids")
+    _refuse_held(_documents(session, unique_ids))
+    request = DestructionRequest(
+        requested_by=user.sub,
+        reason=reason.strip(),
+        appraisal_note=appraisal_note,
+        status="pending",
+        document_ids=unique_ids,
+    )
+    session.add(request)
+    session.flush()
+    record_event(
+        session,
+        user=user.sub,
+        action="destruction_request",
+        target=request.id,
+        details={"document_ids": unique_ids, "reason": request.reason},
+    )
+    return request
+
+
+def _get(session: Session, request_id: str) -> DestructionRequest:
+    request = session.get(DestructionRequest, request_id)
+    if request is None:
+        raise NotFound(f"销毁申请不存在 (destruction request {request_id} not found)")
+    return request
+
+
+def approve(session: Session, *, user: User, request_id: str) -> DestructionRequest:
+    if not user.has_role("admin"):
+        raise Forbidden("只有公司领导/管理员可以批准销毁 (admin only)")
+    request = _get(session, request_id)
+    if request.requested_by == user.sub:
+        raise Forbidden("不能批准自己提出的销毁申请 (you cannot approve your own request)")
+    _refuse_held(_documents(session, request.document_ids))
+    approved = session.execute(
+        update(DestructionRequest)
+        .where(DestructionRequest.id == request_id, DestructionRequest.status == "pending")
+        .values(status="approved", approved_by=user.sub, approved_at=datetime.now(UTC))
+    )
+    if approved.rowcount != 1:
+        session.refresh(request)
+        raise Conflict(f"该申请已处理，当前状态：{request.status} (already decided: {request.status})")
+    record_event(
+        session,
+        user=user.sub,
+        action="destruction_approve",
+        target=request_id,
+        details={"document_ids": request.document_ids},
+    )
+    session.flush()
+    session.refresh(request)
+    return request
+
+
+def execute(
+    session: Session,
+    *,
+    user: User,
+    request_id: str,
+    es: Elasticsearch,
+    index_prefix: str,
+    store: OriginalStore,
+) -> tuple[DestructionRequest, list[str]]:
+    """Destroy an approved request's documents; returns the originals to delete after commit."""
+    if not user.has_role("archivist"):
+        raise Forbidden("只有档案管理员可以执行销毁 (archivist only)")
+    request = _get(session, request_id)
+    claimed = session.execute(
+        update(DestructionRequest)
+        .where(DestructionRequest.id == request_id, DestructionRequest.status == "approved")
+        .values(status="executed", executed_by=user.sub, executed_at=datetime.now(UTC))
+    )
+    if claimed.rowcount != 1:
+        session.refresh(request)
+        raise Conflict(f"只有已批准的申请可以执行，当前状态：{request.status} (only approved requests run)")
+    session.refresh(request)
+    documents = _documents(session, request.document_ids)
+    _refuse_held(documents)
+    assert request.executed_at is not None and request.approved_by is not None
+    for document in documents:
+        session.add(
+            DestructionRecord(
+                request_id=request.id,
+                document_id=document.id,
+                archive_no=document.archive_no,
+                partner_id=document.partner_id,
+                partner_name=document.partner.name,
+                doc_type=document.doc_type,
+                title=document.title,
+                confidentiality=document.confidentiality,
+                original_filename=document.original_filename,
+                sha256=document.sha256,
+                pages=document.pages,
+                uploaded_at=document.created_at,
+                reason=request.reason,
+                requested_by=request.requested_by,
+                approved_by=request.approved_by,
+                executed_by=user.sub,
+                executed_at=request.executed_at,
+            )
+        )
+    ids = [document.id for document in documents]
+    hashes = {document.sha256 for document in documents}
+    session.execute(delete(DocumentPage).where(DocumentPage.document_id.in_(ids)))
+    session.execute(delete(AccessGrant).where(AccessGrant.document_id.in_(ids)))
+    session.execute(delete(Document).where(Document.id.in_(ids)))
+    session.flush()
+    still_used = set(session.scalars(select(Document.sha256).where(Document.sha256.in_(hashes))))
+    # The index goes before the commit: if the engine is down, nothing is destroyed yet.
+    for document_id in ids:
+        delete_document(es, prefix=index_prefix, document_id=document_id)
+    record_event(
+        session,
+        user=user.sub,
+        action="destruction_execute",
+        target=request_id,
+        details={
+            "documents": [{"id": d.id, "archive_no": d.archive_no, "sha256": d.sha256} for d in documents]
+        },
+    )
+    return request, sorted(hashes - still_used)
+
+
+def list_requests(session: Session, *, user: User, status: str | None) -> list[DestructionRequest]:
+    if not user.has_role("archivist", "admin"):
+        raise Forbidden("只有档案管理员或管理员可以查看销毁申请 (archivist or admin only)")
+    query = select(DestructionRequest).order_by(DestructionRequest.created_at.desc())
+    if status:
+        query = query.where(DestructionRequest.status == status)
+    return list(session.scalars(query))
+
+
+def list_records(session: Session, *, user: User) -> list[DestructionRecord]:
+    if not user.has_role("archivist", "admin", "compliance"):
+        raise Forbidden("只有档案管理员、合规或管理员可以查看销毁记录 (archivist, compliance or admin only)")
+    return list(session.scalars(select(DestructionRecord).order_by(DestructionRecord.executed_at.desc())))
+
+
+def eligible_documents(
+    session: Session, *, user: User, retention_years: dict[str, int], today: date | None = None
+) -> list[tuple[Document, date]]:
+    """Documents whose retention period has run out, counted from expiry (or upload)."""
+    if not user.has_role("archivist", "admin"):
+        raise Forbidden("只有档案管理员或管理员可以查看到期可销毁清单 (archivist or admin only)")
+    today = today or datetime.now(UTC).date()
+    eligible: list[tuple[Document, date]] = []
+    for document in session.scalars(
+        select(Document).where(Document.legal_hold.is_(False)).options(selectinload(Document.partner))
+    ):
+        years = retention_years.get(document.doc_type)
+        if years is None:
+            continue
+        start = document.expires_on or document.created_at.date()
+        try:
+            ends = start.replace(year=start.year + years)
+        except ValueError:  # 29 February in a year that has none
+            ends = start.replace(year=start.year + years, day=28)
+        if ends <= today:
+            eligible.append((document, ends))
+    return eligible
