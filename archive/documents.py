@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path, PurePath
 
+from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +21,7 @@ from archive.models import AccessGrant, Document
 from archive.numbering import document_archive_no
 from archive.permissions import User, can_view_document
 from archive.schemas import Confidentiality, DocType, DocumentUpdate
-from archive.storage import OriginalStore
+from archive.storage import OriginalStore, StagedFile
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,45 @@ async def accept_upload(
     chunks: AsyncIterator[bytes],
     max_bytes: int,
 ) -> UploadOutcome:
-    """Stage, identify, record and keep one upload; every failure leaves nothing behind."""
+    """Stage, identify, record and keep one upload; every failure leaves nothing behind.
+
+    The database work runs in worker threads: blocking the event loop on a pooled
+    connection while other requests hold the rest of the pool would deadlock the server.
+    """
+    department = await to_thread.run_sync(
+        partial(upload_department, session_factory, user=user, request=request)
+    )
+    staged = await store.stage(chunks, max_bytes=max_bytes)
+    return await to_thread.run_sync(
+        partial(
+            record_upload,
+            session_factory,
+            store=store,
+            user=user,
+            request=request,
+            staged=staged,
+            department=department,
+        )
+    )
+
+
+def upload_department(session_factory: sessionmaker[Session], *, user: User, request: UploadRequest) -> str:
+    """The department the upload will belong to; refuses an unknown or hidden partner."""
     with session_scope(session_factory) as session:
         partner = _partner_for_upload(session, user=user, partner_id=request.partner_id)
-        department = request.department or partner.department
-    staged = await store.stage(chunks, max_bytes=max_bytes)
+        return request.department or partner.department
+
+
+def record_upload(
+    session_factory: sessionmaker[Session],
+    *,
+    store: OriginalStore,
+    user: User,
+    request: UploadRequest,
+    staged: StagedFile,
+    department: str,
+) -> UploadOutcome:
+    """Identify a staged file, then record it and move it into the store in one step."""
     try:
         kind = identify_upload(
             staged.path, filename=request.filename, declared_media_type=request.declared_media_type
@@ -92,7 +128,10 @@ async def accept_upload(
                 size_bytes=staged.size,
                 sha256=staged.sha256,
                 expires_on=request.expires_on,
-                fields={},
+                fields={"expires_on": request.expires_on.isoformat()} if request.expires_on else {},
+                field_provenance={"expires_on": {"source": "supplied", "by": user.sub}}
+                if request.expires_on
+                else {},
                 status="queued",
                 uploaded_by=user.sub,
             )
@@ -185,6 +224,13 @@ def update_document(session: Session, *, user: User, document_id: str, data: Doc
             raise InvalidInput(f"{field} 不能为空 ({field} may not be null)", field=field)
         changes[field] = {"old": _jsonable(getattr(document, field)), "new": _jsonable(value)}
         setattr(document, field, value)
+        if field == "expires_on":
+            # What the archive office states wins over what was read from the document.
+            document.fields = {**(document.fields or {}), "expires_on": _jsonable(value)}
+            document.field_provenance = {
+                **(document.field_provenance or {}),
+                "expires_on": {"source": "supplied", "by": user.sub},
+            }
     record_event(session, user=user.sub, action="document_update", target=document.id, details=changes)
     session.flush()
     return document

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -87,6 +88,18 @@ class OriginalStore:
             if placed_here:
                 target.unlink(missing_ok=True)
             raise
+
+    def clean_staging(self, *, older_than_seconds: float) -> int:
+        """Remove uploads left half-written by a process that died; returns how many."""
+        if not self.staging.is_dir():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for leftover in self.staging.glob("upload-*"):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def discard(self, staged: StagedFile) -> None:
         staged.path.unlink(missing_ok=True)

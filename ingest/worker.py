@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import structlog
 
-from archive.db import make_engine, make_session_factory
-from archive.jobs import PROCESS_DOCUMENT, REQUEUE_ABANDONED, JobQueue
+from archive.compliance import send_expiry_notices
+from archive.db import make_engine, make_session_factory, session_scope
+from archive.jobs import NOTIFY_EXPIRING, PROCESS_DOCUMENT, REQUEUE_ABANDONED, JobQueue
 from archive.search_index import make_client
 from archive.settings import Settings, get_settings
 from archive.storage import OriginalStore
@@ -47,6 +48,12 @@ def attach(queue: JobQueue, ctx: WorkerContext, settings: Settings) -> None:
             stale_after=timedelta(seconds=settings.lease_seconds),
         ),
     )
+    queue.handle(NOTIFY_EXPIRING, lambda: notify_expiring(ctx, settings))
+
+
+def notify_expiring(ctx: WorkerContext, settings: Settings) -> int:
+    with session_scope(ctx.session_factory) as session:
+        return send_expiry_notices(session, settings=settings)
 
 
 def run(settings: Settings | None = None) -> None:
@@ -54,6 +61,11 @@ def run(settings: Settings | None = None) -> None:
     queue = JobQueue(settings)
     ctx = build_context(settings)
     attach(queue, ctx, settings)
+    # Take up at once what a worker that died before this start left behind (its lease ran
+    # out); the periodic sweep covers leases that run out later.
+    requeue_abandoned(
+        ctx, enqueue=queue.enqueue_document, stale_after=timedelta(seconds=settings.lease_seconds)
+    )
     log.info("worker.start", queue=settings.resolved_queue_url, threads=settings.worker_threads)
     # Huey backs off up to 10 s between polls by default; an upload should start within a second.
     consumer = queue.huey.create_consumer(

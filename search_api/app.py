@@ -14,9 +14,21 @@ from archive.logging import configure_logging
 from archive.search_index import ensure_index, is_unavailable, make_client
 from archive.settings import Settings, get_settings
 from archive.storage import OriginalStore
-from search_api import errors
+from search_api import errors, web
 from search_api.deps import get_current_user
-from search_api.routers import documents, health, partners, search
+from search_api.routers import (
+    audit,
+    borrowing,
+    catalogue,
+    compliance,
+    destruction,
+    documents,
+    health,
+    partners,
+    ratings,
+    reports,
+    search,
+)
 
 log = structlog.get_logger(__name__)
 API_PREFIX = "/api/v1"
@@ -34,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.es = es
         app.state.queue = JobQueue(settings)
         app.state.store = OriginalStore(settings.originals_dir)
+        # An upload in flight takes seconds; an hour-old staging file is a killed process's.
+        app.state.store.clean_staging(older_than_seconds=3600)
         try:
             ensure_index(es, prefix=settings.es_index_prefix, replicas=settings.es_replicas)
         except Exception as exc:
@@ -59,5 +73,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authenticated.include_router(partners.router)
     authenticated.include_router(documents.router)
     authenticated.include_router(search.router)
+    authenticated.include_router(reports.router)
+    authenticated.include_router(catalogue.router)
+    authenticated.include_router(ratings.router)
+    authenticated.include_router(borrowing.router)
+    authenticated.include_router(destruction.router)
+    authenticated.include_router(audit.router)
+    authenticated.include_router(compliance.router)
     app.include_router(authenticated)
+    # The staff web interface (HTML pages, sign-in, static files) beside the API.
+    web.install(app)
     return app

@@ -63,13 +63,16 @@ StoreDep = Annotated[OriginalStore, Depends(get_store)]
 
 def get_current_user(
     settings: SettingsDep,
-    session: SessionDep,
+    session_factory: SessionFactoryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("缺少令牌 (missing bearer token)")
     user = authenticate(settings, credentials.credentials)
-    grants = active_grants(session, user_sub=user.sub)
+    # A session of its own, returned at once: an upload must not hold a pooled connection
+    # for the whole time its body streams in.
+    with session_factory() as session:
+        grants = active_grants(session, user_sub=user.sub)
     return User(
         sub=user.sub,
         roles=user.roles,
