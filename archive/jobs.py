@@ -17,6 +17,7 @@ from archive.settings import Settings
 QUEUE_NAME = "partner-archive"
 PROCESS_DOCUMENT = "process_document"
 REQUEUE_ABANDONED = "requeue_abandoned"
+NOTIFY_EXPIRING = "notify_expiring"
 
 
 class TransientError(Exception):
@@ -59,6 +60,9 @@ class JobQueue:
 
     def _run_requeue_abandoned(self) -> None:
         self._handler(REQUEUE_ABANDONED)()
+
+    def _run_notify_expiring(self) -> None:
+        self._handler(NOTIFY_EXPIRING)()
 
     def enqueue_document(self, document_id: str) -> None:
         self._process(document_id)

@@ -103,6 +103,12 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     expires_on: Mapped[date | None] = mapped_column(Date, index=True)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Per field: where its value came from ("extracted" or "supplied"), page, OCR correction.
+    field_provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Per field left out: why (never a made-up value instead).
+    field_problems: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Cross-check findings for compliance, e.g. a licence code that is not the partner's.
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     superseded_by: Mapped[str | None] = mapped_column(String(32))
 
@@ -271,3 +277,17 @@ class SupplierEvaluation(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     evaluator: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExpiryNotice(Base):
+    """One notice sent about a document entering the expiry window, so none is sent twice."""
+
+    __tablename__ = "expiry_notices"
+    __table_args__ = (UniqueConstraint("document_id", "channel", "expires_on", name="uq_expiry_notice_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    expires_on: Mapped[date] = mapped_column(Date)
+    department: Mapped[str] = mapped_column(String(100))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -167,6 +167,9 @@ class DocumentOut(BaseModel):
     expires_on: date | None
     legal_hold: bool
     fields: dict[str, Any]
+    field_provenance: dict[str, Any]
+    field_problems: dict[str, str]
+    flags: list[dict[str, Any]]
     superseded_by: str | None
     uploaded_by: str
     created_at: datetime

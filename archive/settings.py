@@ -76,6 +76,20 @@ class Settings(BaseSettings):
         "other": 5,
     }
 
+    # Expiry notices: a daily job tells each department what enters the window.
+    notify_within_days: int = 30
+    notify_hour: int = 8
+    notify_webhooks: dict[str, str] = {}
+    """Department → webhook URL; the key "*" serves departments without their own."""
+    notify_emails: dict[str, list[str]] = {}
+    """Department → e-mail addresses; the key "*" serves departments without their own."""
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_sender: str = "partner-archive@localhost"
+
     # Ingest worker.
     ocr_languages: str = "chi_sim+eng"
     ocr_dpi: int = 300
@@ -85,6 +99,23 @@ class Settings(BaseSettings):
     lease_seconds: int = 300
     max_attempts: int = 3
     worker_threads: int = 1
+
+    # Web interface
+    # The development sign-in page mints a token for any chosen user: never in production.
+    web_dev_login: bool = False
+    web_session_secret: SecretStr | None = None
+    """Signs the session and sign-in cookies; defaults to a key derived from jwt_secret."""
+    web_cookie_secure: bool = False
+    web_session_hours: int = 8
+    web_default_lang: str = "zh"
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_redirect_url: str | None = None
+    oidc_scopes: str = "openid profile email"
+    oidc_roles_claim: str = "roles"
+    oidc_departments_claim: str = "departments"
+    oidc_clearance_claim: str = "clearance"
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -8,19 +8,21 @@ Indexing uses the document id, so doing it twice never duplicates it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import structlog
 from elasticsearch import Elasticsearch
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from archive.compliance import apply_supersession, cross_check_flags
 from archive.db import session_scope
 from archive.jobs import TransientError
 from archive.models import Document, DocumentPage
-from archive.search_index import ensure_index, index_document, is_unavailable
+from archive.search_index import ensure_index, index_document, is_unavailable, reindex_documents
 from archive.storage import OriginalStore
 from ingest.extraction import Extraction, ExtractionError, ExtractionLimits, extract
+from ingest.fields import FieldExtraction, extract_fields
 
 log = structlog.get_logger(__name__)
 
@@ -117,9 +119,13 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
 
 
 def _keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction) -> None:
+    """Keep the pages' text and the fields read from it, in one transaction."""
     with session_scope(ctx.session_factory) as session:
         document = session.get(Document, document_id)
         assert document is not None
+        _keep_fields(
+            document, extract_fields(document.doc_type, [(p.number, p.text) for p in extraction.pages])
+        )
         document.page_texts = [
             DocumentPage(
                 number=page.number,
@@ -131,6 +137,36 @@ def _keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction) -> 
         ]
         document.pages = len(extraction.pages)
         document.ocr_pages = extraction.ocr_pages
+
+
+def _keep_fields(document: Document, extraction: FieldExtraction) -> None:
+    """Merge read fields with what the uploader supplied (which wins) and cross-check them."""
+    provenance = {
+        name: entry
+        for name, entry in (document.field_provenance or {}).items()
+        if entry.get("source") == "supplied"
+    }
+    fields = {name: (document.fields or {}).get(name) for name in provenance}
+    problems = {}
+    for name, found in extraction.fields.items():
+        if name in provenance:
+            continue
+        fields[name] = found.value
+        provenance[name] = {
+            "source": found.source,
+            "page": found.page,
+            "corrected": found.corrected,
+            **({"raw": found.raw} if found.raw else {}),
+        }
+    for name, why in extraction.problems.items():
+        if name not in fields:
+            problems[name] = why
+    document.fields = fields
+    document.field_provenance = provenance
+    document.field_problems = problems
+    if document.expires_on is None and isinstance(fields.get("expires_on"), str):
+        document.expires_on = date.fromisoformat(fields["expires_on"])
+    document.flags = cross_check_flags(doc_type=document.doc_type, fields=fields, partner=document.partner)
 
 
 def _index(ctx: WorkerContext, document_id: str) -> None:
@@ -159,6 +195,10 @@ def _index(ctx: WorkerContext, document_id: str) -> None:
         document.error_reason = None
         document.lease_expires_at = None
         document.indexed_at = _now()
+        # An older licence (or ID card, bank letter…) of the same partner is now superseded.
+        changed = apply_supersession(session, document)
+        if changed:
+            reindex_documents(ctx.es, prefix=ctx.index_prefix, documents=changed)
     log.info("document.indexed", document_id=document_id)
 
 

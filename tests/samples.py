@@ -368,3 +368,39 @@ def _zip_entry(name: str) -> zipfile.ZipInfo:
     entry = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
     entry.compress_type = zipfile.ZIP_DEFLATED
     return entry
+
+
+def noisy_scan(
+    path: Path,
+    pages: Sequence[str],
+    dpi: int = 300,
+    rotate_degrees: float = 0.5,
+    blur_radius: float = 0.0,
+    seed: int = 0,
+    page_inches: tuple[float, float] = A4_INCHES,
+) -> Path:
+    """Write scanned pages with paper grain, a tilt and optional blur: PNG for one page, TIFF or PDF for more.
+
+    The format follows the suffix of `path` (.png, .tif/.tiff, .pdf).
+    """
+    from PIL import ImageFilter
+
+    images = []
+    for number, text in enumerate(pages):
+        image = _scan_page(text, dpi, rotate_degrees, True, page_inches, seed=seed * 1000 + number)
+        if blur_radius:
+            image = image.filter(ImageFilter.GaussianBlur(blur_radius))
+        images.append(image)
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        images[0].save(
+            path, "PDF", save_all=True, append_images=images[1:], resolution=float(dpi),
+            quality=90, creationDate=None, modDate=None,
+        )
+    elif suffix in (".tif", ".tiff"):
+        images[0].save(
+            path, "TIFF", save_all=True, append_images=images[1:], dpi=(dpi, dpi), compression="tiff_lzw"
+        )
+    else:
+        _save_image(images[0], path, "png", dpi)
+    return path

@@ -45,9 +45,16 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 def document_out(user: User, document: Document) -> DocumentOut:
     """The response for one document; ID numbers masked unless the caller may see them."""
     fields = dict(document.fields or {})
+    provenance = dict(document.field_provenance or {})
     if not sees_id_numbers(user, document.id):
         fields = {
             key: mask_id_numbers(value) if isinstance(value, str) else value for key, value in fields.items()
+        }
+        provenance = {
+            key: {**entry, "raw": mask_id_numbers(entry["raw"])}
+            if isinstance(entry.get("raw"), str)
+            else entry
+            for key, entry in provenance.items()
         }
     return DocumentOut(
         id=document.id,
@@ -69,6 +76,9 @@ def document_out(user: User, document: Document) -> DocumentOut:
         expires_on=document.expires_on,
         legal_hold=document.legal_hold,
         fields=fields,
+        field_provenance=provenance,
+        field_problems=document.field_problems or {},
+        flags=document.flags or [],
         superseded_by=document.superseded_by,
         uploaded_by=document.uploaded_by,
         created_at=document.created_at,

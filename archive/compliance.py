@@ -1,0 +1,275 @@
+"""Compliance: cross-checks of extracted fields, supersession, expiry list and notices."""
+
+from __future__ import annotations
+
+import smtplib
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from archive.audit import record_event
+from archive.errors import InvalidInput
+from archive.models import Document, ExpiryNotice, Partner
+from archive.permissions import User, document_visibility_clause
+from archive.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# Types where a newer document replaces the older one; contracts stand side by side.
+SUPERSEDABLE_TYPES = frozenset(
+    {"business_license", "id_card", "bank_account", "authorization", "qualification"}
+)
+
+
+def _same_name(a: str, b: str) -> bool:
+    def clean(text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)
+        return "".join(ch for ch in text if ch.isalnum())
+
+    return clean(a) == clean(b)
+
+
+def cross_check_flags(*, doc_type: str, fields: dict[str, Any], partner: Partner) -> list[dict[str, Any]]:
+    """Findings for compliance: what the document says that the partner record does not."""
+    flags: list[dict[str, Any]] = []
+    code = fields.get("credit_code")
+    if doc_type == "business_license" and code and partner.credit_code and code != partner.credit_code:
+        flags.append(
+            {
+                "kind": "credit_code_mismatch",
+                "message": f"营业执照上的统一社会信用代码 {code} 与客商登记的 {partner.credit_code} 不一致"
+                " (the licence's credit code differs from the partner's)",
+            }
+        )
+    if doc_type == "business_license" and fields.get("name") and not _same_name(fields["name"], partner.name):
+        flags.append(
+            {
+                "kind": "name_mismatch",
+                "message": f"营业执照上的名称「{fields['name']}」与客商名称「{partner.name}」不一致"
+                " (the licence's name differs from the partner's)",
+            }
+        )
+    if doc_type == "contract":
+        parties = [fields[key] for key in ("party_a", "party_b") if fields.get(key)]
+        if parties and not any(_same_name(party, partner.name) for party in parties):
+            flags.append(
+                {
+                    "kind": "party_mismatch",
+                    "message": f"合同当事方（{'、'.join(parties)}）中没有客商「{partner.name}」"
+                    " (no contract party matches the partner's name)",
+                }
+            )
+    return flags
+
+
+def _issued(document: Document) -> tuple[str, datetime]:
+    return (str((document.fields or {}).get("issued_on") or ""), document.created_at)
+
+
+def apply_supersession(session: Session, document: Document) -> list[Document]:
+    """Mark older documents of the same partner and type as superseded; returns those changed."""
+    if document.doc_type not in SUPERSEDABLE_TYPES:
+        return []
+    siblings = list(
+        session.scalars(
+            select(Document)
+            .where(
+                Document.partner_id == document.partner_id,
+                Document.doc_type == document.doc_type,
+                Document.status == "indexed",
+            )
+            .options(selectinload(Document.page_texts), selectinload(Document.partner))
+        )
+    )
+    if not siblings:
+        return []
+    newest = max(siblings, key=_issued)
+    changed = []
+    for sibling in siblings:
+        wanted = None if sibling.id == newest.id else newest.id
+        if sibling.superseded_by != wanted:
+            sibling.superseded_by = wanted
+            changed.append(sibling)
+    session.flush()
+    return changed
+
+
+@dataclass(frozen=True)
+class ExpiringDocument:
+    document: Document
+    expired: bool
+    days_left: int
+
+
+def expiring_documents(
+    session: Session, *, user: User, within_days: int, today: date | None = None
+) -> list[ExpiringDocument]:
+    """Visible, current documents expiring before today + N days: expired ones first."""
+    if not 1 <= within_days <= 3650:
+        raise InvalidInput(
+            "within_days 须在 1 到 3650 之间 (within_days must be 1-3650)", field="within_days"
+        )
+    today = today or datetime.now(UTC).date()
+    documents = session.scalars(
+        select(Document)
+        .where(
+            Document.expires_on.is_not(None),
+            Document.expires_on < today + timedelta(days=within_days),
+            Document.superseded_by.is_(None),
+            document_visibility_clause(user),
+        )
+        .options(selectinload(Document.partner))
+        .order_by(Document.expires_on, Document.archive_no)
+    )
+    result = [
+        ExpiringDocument(document=d, expired=d.expires_on < today, days_left=(d.expires_on - today).days)
+        for d in documents
+        if d.expires_on is not None
+    ]
+    record_event(
+        session,
+        user=user.sub,
+        action="compliance_expiring",
+        details={"within_days": within_days, "count": len(result)},
+    )
+    # Expired first, then by date (the query already orders by date within each group).
+    return sorted(result, key=lambda item: not item.expired)
+
+
+def _recipients(mapping: dict[str, Any], department: str) -> Any:
+    return mapping.get(department) or mapping.get("*")
+
+
+def send_expiry_notices(session: Session, *, settings: Settings, today: date | None = None) -> int:
+    """Tell each department what enters the window; every notice is sent once."""
+    today = today or datetime.now(UTC).date()
+    horizon = today + timedelta(days=settings.notify_within_days)
+    documents = list(
+        session.scalars(
+            select(Document)
+            .where(
+                Document.expires_on.is_not(None),
+                Document.expires_on < horizon,
+                Document.superseded_by.is_(None),
+                Document.status == "indexed",
+            )
+            .options(selectinload(Document.partner))
+            .order_by(Document.expires_on)
+        )
+    )
+    by_department: dict[str, list[Document]] = defaultdict(list)
+    for document in documents:
+        by_department[document.department].append(document)
+    sent = 0
+    for department, items in by_department.items():
+        webhook = _recipients(settings.notify_webhooks, department)
+        emails = _recipients(settings.notify_emails, department)
+        if webhook:
+            sent += _notify(
+                session,
+                "webhook",
+                department,
+                items,
+                lambda fresh, url=webhook, dept=department: _post_webhook(url, dept, fresh, today),
+            )
+        if emails and settings.smtp_host:
+            sent += _notify(
+                session,
+                "email",
+                department,
+                items,
+                lambda fresh, to=emails, dept=department: _send_email(settings, to, dept, fresh, today),
+            )
+    return sent
+
+
+def _notify(session: Session, channel: str, department: str, items: list[Document], deliver) -> int:  # type: ignore[no-untyped-def]
+    """Claim the notices, deliver them, keep the claims only if delivery worked."""
+    fresh = []
+    for document in items:
+        assert document.expires_on is not None
+        try:
+            with session.begin_nested():
+                session.add(
+                    ExpiryNotice(
+                        document_id=document.id,
+                        channel=channel,
+                        expires_on=document.expires_on,
+                        department=department,
+                    )
+                )
+            fresh.append(document)
+        except IntegrityError:
+            continue  # sent before, for this expiry date
+    if not fresh:
+        return 0
+    try:
+        deliver(fresh)
+    except (httpx.HTTPError, smtplib.SMTPException, OSError) as exc:
+        log.warning("expiry_notice.failed", channel=channel, department=department, error=str(exc))
+        session.rollback()
+        return 0
+    record_event(
+        session,
+        user="system",
+        action="expiry_notice",
+        target=department,
+        details={"channel": channel, "documents": [d.id for d in fresh]},
+    )
+    session.commit()
+    return len(fresh)
+
+
+def _summary(documents: list[Document], today: date) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            "archive_no": d.archive_no,
+            "partner": d.partner.name,
+            "doc_type": d.doc_type,
+            "title": d.title,
+            "expires_on": d.expires_on.isoformat() if d.expires_on else None,
+            "expired": bool(d.expires_on and d.expires_on < today),
+        }
+        for d in documents
+    ]
+
+
+def _post_webhook(url: str, department: str, documents: list[Document], today: date) -> None:
+    response = httpx.post(
+        url,
+        json={"department": department, "date": today.isoformat(), "documents": _summary(documents, today)},
+        timeout=10,
+    )
+    response.raise_for_status()
+
+
+def _send_email(
+    settings: Settings, recipients: list[str], department: str, documents: list[Document], today: date
+) -> None:
+    message = EmailMessage()
+    message["Subject"] = f"【客商档案】{department} 有 {len(documents)} 份文档即将到期"
+    message["From"] = settings.smtp_sender
+    message["To"] = ", ".join(recipients)
+    lines = [f"{department}：以下文档将在 {settings.notify_within_days} 天内到期或已过期：", ""]
+    for item in _summary(documents, today):
+        state = "已过期" if item["expired"] else "即将到期"
+        lines.append(
+            f"- {item['archive_no']} {item['partner']}《{item['title']}》 {item['expires_on']} {state}"
+        )
+    message.set_content("\n".join(lines))
+    with smtplib.SMTP(settings.smtp_host or "localhost", settings.smtp_port, timeout=10) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_username and settings.smtp_password:
+            smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+        smtp.send_message(message)

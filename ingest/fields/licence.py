@@ -1,0 +1,198 @@
+"""营业执照: name, credit code or 注册号, type, legal representative, capital, dates, term, address."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from archive.credit_code import is_valid_credit_code
+from archive.identifiers import resolve_credit_code, resolve_registration_no
+from ingest.fields.amounts import UPPER_CHARS, as_text, read_amount
+from ingest.fields.common import (
+    ADDRESS,
+    ORGANISATION,
+    PERSON,
+    add_date,
+    add_identifier,
+    add_term,
+    identifier_token,
+    text_value,
+    unlabelled_tokens,
+)
+from ingest.fields.dates import PERPETUAL, find_dates, loosely_written
+from ingest.fields.model import Collector, FieldExtraction, FieldValue
+from ingest.fields.text import HAN, Segment, clean_value, labelled_segments
+
+EXPECTED = (
+    "name",
+    "credit_code",
+    "company_type",
+    "legal_representative",
+    "registered_capital",
+    "issued_on",
+    "expires_on",
+    "address",
+)
+LABELS = {
+    "统一社会信用代码": "credit_code",
+    "社会信用代码": "credit_code",
+    "注册号": "registration_no",
+    "名称": "name",
+    "企业名称": "name",
+    "类型": "company_type",
+    "企业类型": "company_type",
+    "主体类型": "company_type",
+    "法定代表人": "legal_representative",
+    "负责人": "legal_representative",
+    "执行事务合伙人": "legal_representative",
+    "经营者": "legal_representative",
+    "投资人": "legal_representative",
+    "注册资本": "registered_capital",
+    "注册资金": "registered_capital",
+    "成立日期": "issued_on",
+    "注册日期": "issued_on",
+    "营业期限": "term",
+    "经营期限": "term",
+    "合伙期限": "term",
+    "营业期限自": "term_from",
+    "营业期限至": "term_to",
+    "住所": "address",
+    "经营场所": "address",
+    "主要经营场所": "address",
+    "营业场所": "address",
+    # Only end the value before them.
+    "经营范围": "",
+    "登记机关": "",
+    "组成形式": "",
+    "核准日期": "",
+    "发照日期": "",
+}
+COMPANY_TYPE = re.compile(rf"[{HAN}()（）、]{{2,40}}")
+# What may stand in a registered-capital value besides the amount itself.
+_CAPITAL_WORDS = re.compile(r"人民币|\(人民币\)|万元|元|万|整|正|RMB|CNY|[¥\d,.\s()]")
+
+
+def extract(pages: list[tuple[int, str]]) -> FieldExtraction:
+    collector = Collector(EXPECTED)
+    segments = labelled_segments(pages, LABELS)
+    for segment in segments:
+        _read(collector, segment)
+    if "credit_code" not in collector.readings and "registration_no" not in collector.readings:
+        _unlabelled_credit_code(collector, pages)
+    if "registration_no" in collector.readings:
+        collector.reasons.pop("credit_code", None)
+        if "credit_code" not in collector.readings:
+            collector.expected = tuple(name for name in EXPECTED if name != "credit_code")
+    if "perpetual" in collector.readings:
+        collector.expected = tuple(name for name in collector.expected if name != "expires_on")
+    _issued_on_read_loosely(collector, segments)
+    return collector.result()
+
+
+def _read(collector: Collector, segment: Segment) -> None:
+    key = segment.key
+    if key in ("credit_code", "registration_no"):
+        token = identifier_token(segment)
+        if len(token) == 15:
+            add_identifier(
+                collector, "registration_no", token, segment.page, resolve_registration_no, "注册号"
+            )
+        elif len(token) == 18:
+            add_identifier(
+                collector, "credit_code", token, segment.page, resolve_credit_code, "统一社会信用代码"
+            )
+        else:
+            collector.problem(
+                "credit_code",
+                f"统一社会信用代码长度不符 ({len(token)} 位): {token} (expected 18 characters)",
+            )
+    elif key == "name":
+        text_value(collector, key, segment, ORGANISATION, "名称")
+    elif key == "company_type":
+        text_value(collector, key, segment, COMPANY_TYPE, "类型")
+    elif key == "legal_representative":
+        text_value(collector, key, segment, PERSON, "法定代表人")
+    elif key == "address":
+        text_value(collector, key, segment, ADDRESS, "住所")
+    elif key == "registered_capital":
+        _capital(collector, segment)
+    elif key == "issued_on":
+        add_date(collector, "issued_on", segment, "成立日期")
+    elif key == "term":
+        add_term(collector, segment.text, segment.page, "营业期限", start_key=None)
+    elif key == "term_to":
+        perpetual = PERPETUAL.search(segment.text)
+        if perpetual:
+            collector.add("perpetual", FieldValue(value=True, page=segment.page, raw=perpetual.group()))
+        else:
+            add_date(collector, "expires_on", segment, "营业期限至")
+
+
+def _capital(collector: Collector, segment: Segment) -> None:
+    text = clean_value(segment.text)
+    leftover = _CAPITAL_WORDS.sub("", re.sub(f"[{UPPER_CHARS}]", "", text))
+    reading = read_amount(text)
+    if leftover or reading.upper_damaged:
+        collector.problem("registered_capital", f"注册资本无法识别: {text[:30]} (unreadable)")
+        return
+    if "美元" in text or "港币" in text or "欧元" in text:
+        collector.problem("registered_capital", f"注册资本不是人民币: {text[:30]} (not in yuan)")
+        return
+    values = {value for value in (reading.numeral, reading.upper) if value is not None}
+    if len(values) != 1:
+        collector.problem("registered_capital", f"注册资本无法确定: {text[:30]} (amount unclear)")
+        return
+    value = as_text(values.pop())
+    collector.add("registered_capital", FieldValue(value=value, page=segment.page, raw=text))
+
+
+def _unlabelled_credit_code(collector: Collector, pages: list[tuple[int, str]]) -> None:
+    """A code whose label OCR lost: accepted only when it passes the check as read."""
+    for number, token in unlabelled_tokens(pages, 18):
+        if is_valid_credit_code(token):
+            collector.add("credit_code", FieldValue(value=token, page=number))
+
+
+def _issued_on_read_loosely(collector: Collector, segments: list[Segment]) -> None:
+    """成立日期 with 年/月/日 garbled by OCR, confirmed by the same date starting 营业期限.
+
+    The garbled reading alone would be a guess; matching the term's clean start date makes it
+    two independent readings of the same day. Most licences start their term on 成立日期.
+    """
+    term_starts = _term_start_dates(segments)
+    if "issued_on" in collector.readings:
+        _disagreeing_term_start(collector, term_starts)
+        return
+    if len(term_starts) != 1:
+        return
+    (start,) = term_starts
+    for segment in segments:
+        if segment.key == "issued_on" and loosely_written(clean_value(segment.text), start):
+            collector.add(
+                "issued_on",
+                FieldValue(value=start.isoformat(), page=segment.page, raw=clean_value(segment.text)),
+            )
+            collector.reasons.pop("issued_on", None)
+            return
+
+
+def _disagreeing_term_start(collector: Collector, term_starts: set[dt.date]) -> None:
+    """A 成立日期 unlike the term's start is likelier misread than true (2008年12月 as 2008年2月)."""
+    issued = {value.value for value in collector.readings["issued_on"]}
+    if len(term_starts) == 1 and issued != {next(iter(term_starts)).isoformat()}:
+        collector.readings.pop("issued_on")
+        collector.problem(
+            "issued_on",
+            f"成立日期 {'/'.join(sorted(map(str, issued)))} 与营业期限起始日 {next(iter(term_starts))} 不一致"
+            " (founding date and term start disagree)",
+        )
+
+
+def _term_start_dates(segments: list[Segment]) -> set[dt.date]:
+    starts: set[dt.date] = set()
+    for segment in segments:
+        if segment.key in ("term", "term_from"):
+            dates = find_dates(clean_value(segment.text))
+            if dates and dates[0].value is not None:
+                starts.add(dates[0].value)
+    return starts

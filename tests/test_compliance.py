@@ -1,0 +1,296 @@
+"""Fields read from licences and contracts, licence-number lookup, expiry list and notices."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from archive.compliance import send_expiry_notices
+from archive.db import make_engine, make_session_factory, session_scope
+from tests.conftest import _free_port
+from tests.samples import CONTRACT_TEXT, CREDIT_CODE, LICENCE_TEXT, scan_image, text_pdf
+
+OTHER_CODE = "91350200705123457E"  # a valid code of another company
+
+
+@pytest.fixture
+def people(make_caller):  # type: ignore[no-untyped-def]
+    return {
+        "buyer": make_caller("zhang.wei", departments="采购部"),
+        "seller": make_caller("li.na", departments="销售部"),
+        "archivist": make_caller("chen.dang", roles="archivist", clearance="confidential"),
+        "compliance": make_caller("zhao.he", roles="compliance", clearance="confidential"),
+    }
+
+
+@pytest.fixture
+def scanned_licence(tmp_path, client, upload, run_worker, people, create_partner):  # type: ignore[no-untyped-def]
+    partner = create_partner("福建省闽江供应链管理有限公司", "采购部", credit_code=CREDIT_CODE)
+    scan = scan_image(tmp_path / "营业执照.png", LICENCE_TEXT, dpi=300)
+    document_id = upload(people["buyer"], scan, partner_id=partner["id"], doc_type="business_license").json()[
+        "id"
+    ]
+    run_worker()
+    return partner, document_id
+
+
+def test_a_scanned_licence_yields_its_fields_with_provenance(client, people, scanned_licence) -> None:
+    _partner, document_id = scanned_licence
+    document = client.get(f"/api/v1/documents/{document_id}", headers=people["buyer"].headers).json()
+    assert document["status"] == "indexed"
+    fields = document["fields"]
+    assert fields["credit_code"] == CREDIT_CODE
+    assert fields["issued_on"] == "2015-03-11"
+    assert fields["expires_on"] == "2035-03-10"
+    assert document["expires_on"] == "2035-03-10"
+    assert document["field_provenance"]["credit_code"]["source"] == "extracted"
+    assert document["field_provenance"]["credit_code"]["page"] == 1
+    assert document["flags"] == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        CREDIT_CODE,
+        f"{CREDIT_CODE[:6]} {CREDIT_CODE[6:12]} {CREDIT_CODE[12:]}",
+        CREDIT_CODE.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+        CREDIT_CODE[:4] + "O" + CREDIT_CODE[5:],  # 0 read as O: the check character resolves it
+    ],
+)
+def test_lookup_by_licence_number_however_it_is_typed(client, people, scanned_licence, typed) -> None:
+    partner, document_id = scanned_licence
+    assert CREDIT_CODE[4] == "0"
+    response = client.get("/api/v1/lookup", params={"license_no": typed}, headers=people["buyer"].headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["partner"]["id"] == partner["id"]
+    assert [d["id"] for d in body["documents"]] == [document_id]
+
+
+def test_lookup_refuses_malformed_and_hides_what_the_caller_may_not_see(
+    client, people, scanned_licence
+) -> None:
+    assert (
+        client.get(
+            "/api/v1/lookup", params={"license_no": "12345"}, headers=people["buyer"].headers
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/api/v1/lookup", params={"license_no": OTHER_CODE}, headers=people["buyer"].headers
+        ).status_code
+        == 404
+    )
+    hidden = client.get(
+        "/api/v1/lookup", params={"license_no": CREDIT_CODE}, headers=people["seller"].headers
+    )
+    assert hidden.status_code == 404
+
+
+def test_a_code_read_from_a_licence_is_found_even_if_never_declared(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    licence = text_pdf(tmp_path / "营业执照.pdf", [LICENCE_TEXT])
+    document_id = upload(
+        people["buyer"], licence, partner_id=partner["id"], doc_type="business_license"
+    ).json()["id"]
+    run_worker()
+    body = client.get(
+        "/api/v1/lookup", params={"license_no": CREDIT_CODE}, headers=people["archivist"].headers
+    ).json()
+    assert body["partner"]["id"] == partner["id"]
+    assert [d["id"] for d in body["documents"]] == [document_id]
+
+
+def test_mismatches_are_flagged_for_compliance(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner("福州榕城包装材料有限公司", "采购部", credit_code=OTHER_CODE)
+    licence = text_pdf(tmp_path / "营业执照.pdf", [LICENCE_TEXT])
+    contract = text_pdf(tmp_path / "采购合同.pdf", [CONTRACT_TEXT])
+    ids = [
+        upload(people["buyer"], licence, partner_id=partner["id"], doc_type="business_license").json()["id"],
+        upload(people["buyer"], contract, partner_id=partner["id"], doc_type="contract").json()["id"],
+    ]
+    run_worker()
+    licence_flags = client.get(f"/api/v1/documents/{ids[0]}", headers=people["compliance"].headers).json()[
+        "flags"
+    ]
+    assert {flag["kind"] for flag in licence_flags} == {"credit_code_mismatch", "name_mismatch"}
+    contract_doc = client.get(f"/api/v1/documents/{ids[1]}", headers=people["compliance"].headers).json()
+    assert contract_doc["fields"]["contract_no"] == "HT-2026-0042"
+    assert [flag["kind"] for flag in contract_doc["flags"]] == ["party_mismatch"]
+
+
+def _upload_expiring(upload, caller, partner, tmp_path, name, expires_on, doc_type="qualification"):  # type: ignore[no-untyped-def]
+    pdf = text_pdf(tmp_path / f"{name}.pdf", [f"{name}\n证书有效期以档案室登记为准。"])
+    response = upload(caller, pdf, partner_id=partner["id"], doc_type=doc_type, expires_on=expires_on)
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def test_expiring_list_puts_expired_first_and_leaves_superseded_out(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    today = datetime.now(UTC).date()
+    buyer = people["buyer"]
+    expired = _upload_expiring(
+        upload, buyer, partner, tmp_path, "安全生产许可证", (today - timedelta(days=3)).isoformat()
+    )
+    soon = _upload_expiring(
+        upload,
+        buyer,
+        partner,
+        tmp_path,
+        "质量管理体系认证证书",
+        (today + timedelta(days=20)).isoformat(),
+        "other",
+    )
+    later = _upload_expiring(
+        upload, buyer, partner, tmp_path, "排污许可证", (today + timedelta(days=200)).isoformat(), "other"
+    )
+    run_worker()
+    items = client.get(
+        "/api/v1/compliance/expiring", params={"within_days": 30}, headers=buyer.headers
+    ).json()
+    assert [(i["id"], i["expired"]) for i in items] == [(expired, True), (soon, False)]
+    assert later not in {i["id"] for i in items}
+
+    renewed = _upload_expiring(
+        upload, buyer, partner, tmp_path, "安全生产许可证（换证）", (today + timedelta(days=1000)).isoformat()
+    )
+    run_worker()
+    old = client.get(f"/api/v1/documents/{expired}", headers=buyer.headers).json()
+    assert old["superseded_by"] == renewed
+    items = client.get(
+        "/api/v1/compliance/expiring", params={"within_days": 30}, headers=buyer.headers
+    ).json()
+    assert [i["id"] for i in items] == [soon]
+    assert (
+        client.get(
+            "/api/v1/compliance/expiring", params={"within_days": 0}, headers=buyer.headers
+        ).status_code
+        == 422
+    )
+    assert (
+        client.get(
+            "/api/v1/compliance/expiring", params={"within_days": 3651}, headers=buyer.headers
+        ).status_code
+        == 422
+    )
+    assert client.get("/api/v1/compliance/expiring", headers=people["seller"].headers).json() == []
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
+        length = int(self.headers["Content-Length"])
+        _Webhook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append(envelope.content.decode("utf-8", "replace"))
+        return "250 OK"
+
+
+def test_each_department_is_notified_once_by_webhook_and_email(
+    tmp_path, settings, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    today = datetime.now(UTC).date()
+    document_id = _upload_expiring(
+        upload,
+        people["buyer"],
+        partner,
+        tmp_path,
+        "危险化学品经营许可证",
+        (today + timedelta(days=10)).isoformat(),
+    )
+    _upload_expiring(
+        upload,
+        people["buyer"],
+        partner,
+        tmp_path,
+        "营业许可",
+        (today + timedelta(days=90)).isoformat(),
+        "other",
+    )
+    run_worker()
+
+    _Webhook.received = []
+    server = HTTPServer(("127.0.0.1", _free_port()), _Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mailbox = _Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
+    try:
+        configured = settings.model_copy(
+            update={
+                "notify_webhooks": {"*": f"http://127.0.0.1:{server.server_port}/hook"},
+                "notify_emails": {"采购部": ["caigou@minjiang-scm.cn"]},
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp.port,
+                "smtp_starttls": False,
+            }
+        )
+        factory = make_session_factory(make_engine(settings.resolved_database_url))
+        with session_scope(factory) as session:
+            assert send_expiry_notices(session, settings=configured, today=today) == 2
+        with session_scope(factory) as session:
+            assert send_expiry_notices(session, settings=configured, today=today) == 0
+    finally:
+        server.shutdown()
+        smtp.stop()
+    assert len(_Webhook.received) == 1
+    assert _Webhook.received[0]["department"] == "采购部"
+    assert [d["id"] for d in _Webhook.received[0]["documents"]] == [document_id]
+    assert len(mailbox.messages) == 1
+    assert "caigou@minjiang-scm.cn" in mailbox.messages[0]
+
+
+def test_id_numbers_in_fields_are_masked_for_staff(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner("福州榕城包装材料有限公司", "采购部")
+    card = text_pdf(
+        tmp_path / "法人身份证.pdf",
+        [
+            "姓名 林建华\n性别 男 民族 汉\n出生 1985年6月12日\n住址 福建省福州市鼓楼区五四路158号\n公民身份号码 350102198506123011",
+        ],
+    )
+    document_id = upload(people["buyer"], card, partner_id=partner["id"], doc_type="id_card").json()["id"]
+    run_worker()
+    staff_view = client.get(f"/api/v1/documents/{document_id}", headers=people["buyer"].headers).json()
+    office_view = client.get(f"/api/v1/documents/{document_id}", headers=people["archivist"].headers).json()
+    assert office_view["fields"]["id_number"] == "350102198506123011"
+    assert staff_view["fields"]["id_number"] == "350102********3011"
+    assert "19850612" not in json.dumps(staff_view, ensure_ascii=False)
+    hit = client.get("/api/v1/search", params={"q": "公民身份号码"}, headers=people["buyer"].headers).json()[
+        "hits"
+    ][0]
+    assert "19850612" not in " ".join(hit["highlights"])
+
+
+def test_dates_are_read_in_every_form(date_text: str = "２０３５年３月１１日") -> None:
+    from ingest.fields import extract_fields
+
+    result = extract_fields("qualification", [(1, f"证书编号：ZZ-2026-118\n有效期至：{date_text}")])
+    assert result.fields["expires_on"].value == date(2035, 3, 11).isoformat()
