@@ -1,0 +1,150 @@
+"""档案目录: one row per document the caller may see, in archive-number order, exportable."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from archive.audit import record_event
+from archive.models import Document, Partner
+from archive.permissions import User, document_visibility_clause
+from archive.reports import (
+    CONFIDENTIALITY_LABELS,
+    CSV_MEDIA_TYPE,
+    DOC_TYPE_LABELS,
+    STATUS_LABELS,
+    XLSX_MEDIA_TYPE,
+    Attachment,
+    Heading,
+    effective_expiry,
+    render_csv,
+    render_xlsx,
+    today,
+)
+
+CatalogueFormat = Literal["json", "csv", "xlsx"]
+
+CATALOGUE_COLUMNS = (
+    "序号", "档案编号", "客商", "客商档案编号", "文档类型", "题名",
+    "页数", "上传日期", "到期日期", "密级", "状态",
+)
+_WIDTHS = (6, 26, 36, 22, 14, 36, 8, 12, 12, 8, 10)
+
+
+class CatalogueRow(BaseModel):
+    document_id: str
+    archive_no: str
+    partner_id: str
+    partner_name: str
+    partner_archive_no: str
+    doc_type: str
+    doc_type_label: str
+    title: str
+    pages: int | None
+    uploaded_on: date
+    expires_on: date | None
+    confidentiality: str
+    confidentiality_label: str
+    department: str
+    status: str
+    status_label: str
+
+
+class CataloguePage(BaseModel):
+    total: int
+    page: int
+    size: int
+    items: list[CatalogueRow]
+
+
+def _conditions(user: User, *, partner_id: str | None, doc_type: str | None) -> list[ColumnElement[bool]]:
+    # Destroyed documents are deleted from the record, so every remaining row belongs here.
+    conditions = [document_visibility_clause(user)]
+    if partner_id:
+        conditions.append(Document.partner_id == partner_id)
+    if doc_type:
+        conditions.append(Document.doc_type == doc_type)
+    return conditions
+
+
+def _row(document: Document, partner: Partner) -> CatalogueRow:
+    return CatalogueRow(
+        document_id=document.id,
+        archive_no=document.archive_no,
+        partner_id=partner.id,
+        partner_name=partner.name,
+        partner_archive_no=partner.archive_no,
+        doc_type=document.doc_type,
+        doc_type_label=DOC_TYPE_LABELS.get(document.doc_type, document.doc_type),
+        title=document.title,
+        pages=document.pages,
+        uploaded_on=document.created_at.date(),
+        expires_on=effective_expiry(document),
+        confidentiality=document.confidentiality,
+        confidentiality_label=CONFIDENTIALITY_LABELS.get(document.confidentiality, document.confidentiality),
+        department=document.department,
+        status=document.status,
+        status_label=STATUS_LABELS.get(document.status, document.status),
+    )
+
+
+def _rows(
+    session: Session, *, user: User, partner_id: str | None, doc_type: str | None,
+    offset: int = 0, limit: int | None = None,
+) -> tuple[int, list[CatalogueRow]]:
+    conditions = _conditions(user, partner_id=partner_id, doc_type=doc_type)
+    total = session.scalar(select(func.count()).select_from(Document).where(*conditions)) or 0
+    query = (
+        select(Document, Partner)
+        .join(Partner, Document.partner_id == Partner.id)
+        .where(*conditions)
+        .order_by(Document.archive_no)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return total, [_row(document, partner) for document, partner in session.execute(query)]
+
+
+def list_catalogue(
+    session: Session, *, user: User, partner_id: str | None, doc_type: str | None, page: int, size: int,
+) -> CataloguePage:
+    """One page of the catalogue; the total counts only what the caller may see."""
+    total, items = _rows(session, user=user, partner_id=partner_id, doc_type=doc_type,
+                         offset=(page - 1) * size, limit=size)
+    record_event(session, user=user.sub, action="catalogue", target=partner_id,
+                 details={"format": "json", "doc_type": doc_type, "page": page, "total": total})
+    return CataloguePage(total=total, page=page, size=size, items=items)
+
+
+def export_catalogue(
+    session: Session, *, user: User, partner_id: str | None, doc_type: str | None,
+    fmt: Literal["csv", "xlsx"],
+) -> Attachment:
+    """The whole catalogue the caller may see as CSV (UTF-8 with BOM) or XLSX."""
+    total, items = _rows(session, user=user, partner_id=partner_id, doc_type=doc_type)
+    rows = [
+        (n, row.archive_no, row.partner_name, row.partner_archive_no, row.doc_type_label, row.title,
+         row.pages, row.uploaded_on.isoformat(), row.expires_on.isoformat() if row.expires_on else "",
+         row.confidentiality_label, row.status_label)
+        for n, row in enumerate(items, start=1)
+    ]
+    made_on = today()
+    reach = "全部部门" if user.sees_all_departments else "、".join(sorted(user.departments)) or "公开档案"
+    heading = Heading(title="档案目录", department=reach, made_on=made_on)
+    if fmt == "xlsx":
+        content = render_xlsx(heading=heading, columns=CATALOGUE_COLUMNS, widths=_WIDTHS, rows=rows,
+                              sheet_title="档案目录")
+        media_type = XLSX_MEDIA_TYPE
+    else:
+        content = render_csv(heading=heading, columns=CATALOGUE_COLUMNS, rows=rows)
+        media_type = CSV_MEDIA_TYPE
+    record_event(session, user=user.sub, action="catalogue", target=partner_id,
+                 details={"format": fmt, "doc_type": doc_type, "total": total})
+    stamp = made_on.strftime("%Y%m%d")
+    return Attachment(filename=f"档案目录-{stamp}.{fmt}", ascii_filename=f"catalogue-{stamp}.{fmt}",
+                      media_type=media_type, content=content)

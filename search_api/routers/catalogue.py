@@ -1,0 +1,39 @@
+"""The archive catalogue (档案目录)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from archive import catalogue as service
+from archive.catalogue import CataloguePage
+from archive.schemas import DocType
+from search_api.deps import CurrentUser, SessionDep
+from search_api.routers.reports import attachment_response
+
+router = APIRouter(prefix="/catalogue", tags=["catalogue"])
+
+
+@router.get(
+    "",
+    response_model=CataloguePage,
+    responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}}},
+)
+def catalogue(
+    session: SessionDep,
+    user: CurrentUser,
+    partner_id: str | None = None,
+    doc_type: DocType | None = None,
+    format: Literal["json", "csv", "xlsx"] = "json",  # noqa: A002 - the contract's parameter name
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> CataloguePage | Response:
+    """Documents the caller may see, one row each, by archive number; JSON pages or a CSV/XLSX export."""
+    kind = doc_type.value if doc_type else None
+    if format == "json":
+        return service.list_catalogue(session, user=user, partner_id=partner_id, doc_type=kind,
+                                      page=page, size=size)
+    return attachment_response(service.export_catalogue(
+        session, user=user, partner_id=partner_id, doc_type=kind, fmt=format,
+    ))
