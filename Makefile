@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-wqy-zenhei maven
 
 .PHONY: run test lint system-deps bench clean
 
+# The embedded default is for one person on one machine: the development sign-in is on.
 run: system-deps $(INSTALLED)
-	$(BIN)/partner-archive run
+	PARTNER_ARCHIVE_WEB_DEV_LOGIN=$${PARTNER_ARCHIVE_WEB_DEV_LOGIN:-true} $(BIN)/partner-archive run
 
 test: system-deps $(INSTALLED) lint
 	$(BIN)/pytest
@@ -23,13 +23,15 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,postgres,redis]'
 	touch $@
 
-# Tesseract with Chinese, a CJK font for the test fixtures, Maven to fetch Elasticsearch.
+# Tesseract with Chinese, a CJK font for the test fixtures, Maven to fetch Elasticsearch,
+# Chromium for the browser tests.
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
 		|| missing="$$missing tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng"; \
 	fc-list 2>/dev/null | grep -qi wqy || missing="$$missing fonts-wqy-zenhei"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -1,0 +1,129 @@
+"""Compliance: the expiry dashboard (expired, 30/60/90 days, by department, by month) and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from archive.compliance import ExpiringDocument, expiring_documents
+from search_api.web.core import WebRoute, WebSession, WebUser, language, render
+from search_api.web.i18n import labeller, translator
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+_BANDS = (("expired", "已过期"), ("d30", "30 天内"), ("d60", "31–60 天"), ("d90", "61–90 天"))
+# Twelve months ahead from the first of this month: at most 366 + 31 days.
+_HORIZON_DAYS = 400
+
+
+def _band(item: ExpiringDocument) -> str | None:
+    if item.expired:
+        return "expired"
+    if item.days_left <= 30:
+        return "d30"
+    if item.days_left <= 60:
+        return "d60"
+    if item.days_left <= 90:
+        return "d90"
+    return None
+
+
+def _months(today: date) -> list[date]:
+    return [
+        date(today.year + (today.month - 1 + i) // 12, (today.month - 1 + i) % 12 + 1, 1) for i in range(12)
+    ]
+
+
+@router.get("/compliance", response_class=HTMLResponse)
+def dashboard(request: Request, session: WebSession, user: WebUser, band: str = "") -> HTMLResponse:
+    today = datetime.now(UTC).date()
+    items = expiring_documents(session, user=user, within_days=_HORIZON_DAYS, today=today)
+    banded = [(item, _band(item)) for item in items]
+    counts = Counter(b for _, b in banded if b)
+    by_department: dict[str, Counter[str]] = defaultdict(Counter)
+    for item, b in banded:
+        if b:
+            by_department[item.document.department][b] += 1
+    months = _months(today)
+    per_month = Counter(
+        (item.document.expires_on.year, item.document.expires_on.month)
+        for item in items
+        if not item.expired and item.document.expires_on is not None
+    )
+    bars = [{"month": m, "count": per_month.get((m.year, m.month), 0)} for m in months]
+    peak = max([b["count"] for b in bars] + [1])
+    shown = [(item, b) for item, b in banded if b and (not band or b == band)]
+    return render(
+        request,
+        "compliance.html",
+        {
+            "bands": _BANDS,
+            "counts": counts,
+            "by_department": sorted(by_department.items()),
+            "bars": bars,
+            "peak": peak,
+            "items": shown,
+            "band": band,
+        },
+    )
+
+
+@router.get("/compliance/expiring.csv")
+def export_csv(
+    request: Request,
+    session: WebSession,
+    user: WebUser,
+    within_days: Annotated[int, Query(ge=1, le=3650)] = 90,
+) -> Response:
+    """The documents the user may see that expire within N days, expired ones first."""
+    lang = language(request)
+    t, label = translator(lang), labeller(lang)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            t("档案编号"),
+            t("所属客商"),
+            t("文档类型"),
+            t("标题"),
+            t("部门"),
+            t("到期"),
+            t("剩余天数"),
+            t("已过期"),
+        ]
+    )
+    for item in expiring_documents(session, user=user, within_days=within_days):
+        d = item.document
+        writer.writerow(
+            [
+                d.archive_no,
+                d.partner.name,
+                label("doc_type", d.doc_type),
+                _cell(d.title),
+                d.department,
+                d.expires_on.isoformat() if d.expires_on else "",
+                item.days_left,
+                "Y" if item.expired else "",
+            ]
+        )
+    # A byte-order mark so that Excel opens the Chinese text as UTF-8.
+    body = "\ufeff" + out.getvalue()
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="expiring-{within_days}d-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _cell(text: str) -> str:
+    # A title typed as "=HYPERLINK(...)" must stay text when the sheet is opened.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,229 @@
+"""What every page shares: the signed-in user (resolved exactly as the API does), the
+database session, rendering in the chosen language, and domain errors shown as pages."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from archive.auth import AuthenticationError, authenticate
+from archive.documents import active_grants
+from archive.errors import (
+    Conflict,
+    DomainError,
+    FileTooLarge,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    UnsupportedFile,
+)
+from archive.permissions import User
+from archive.settings import Environment, Settings
+from search_api.web import i18n
+from search_api.web.security import (
+    CSRF_COOKIE,
+    LANG_COOKIE,
+    csrf_token,
+    end_session,
+    session_token,
+    set_cookie,
+)
+
+log = structlog.get_logger(__name__)
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+class LoginRequired(Exception):
+    """No valid session: the page sends the browser to the sign-in page."""
+
+
+def web_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def web_session(request: Request) -> Iterator[Session]:
+    """A session kept on the request, so an error page can roll back what the page began."""
+    session = request.app.state.session_factory()
+    request.state.db = session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+WebSettings = Annotated[Settings, Depends(web_settings)]
+WebSession = Annotated[Session, Depends(web_session)]
+
+
+def resolve_user(settings: Settings, session: Session, token: str) -> User:
+    """search_api.deps.get_current_user's logic: token → authenticate → active grants."""
+    user = authenticate(settings, token)
+    return User(
+        sub=user.sub,
+        roles=user.roles,
+        departments=user.departments,
+        clearance=user.clearance,
+        granted_document_ids=active_grants(session, user_sub=user.sub),
+    )
+
+
+def web_user(request: Request, settings: WebSettings, session: WebSession) -> User:
+    token = session_token(settings, request)
+    if token is None:
+        raise LoginRequired
+    user = resolve_user(settings, session, token)
+    request.state.user = user
+    return user
+
+
+WebUser = Annotated[User, Depends(web_user)]
+
+
+def dev_login_enabled(settings: Settings) -> bool:
+    # Never in production, whatever the flag says: it hands out any identity.
+    return settings.web_dev_login and settings.environment is Environment.development
+
+
+def oidc_enabled(settings: Settings) -> bool:
+    return bool(settings.oidc_issuer and settings.oidc_client_id and settings.oidc_redirect_url)
+
+
+def language(request: Request) -> str:
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if chosen in i18n.LANGUAGES:
+        return chosen
+    default = request.app.state.settings.web_default_lang
+    return default if default in i18n.LANGUAGES else "zh"
+
+
+_EM = re.compile(r"(</?em>)")
+
+
+def safe_highlight(fragment: str) -> Markup:
+    """Elasticsearch's fragment (html-encoded, <em> marks) with nothing but <em> left as markup.
+
+    Each text run is unescaped and escaped again: already-encoded text stays as it was, and
+    anything that was not encoded (a changed encoder, a masking step) cannot become markup.
+    """
+    parts = _EM.split(fragment)
+    text = "".join(part if _EM.fullmatch(part) else html.escape(html.unescape(part)) for part in parts)
+    return Markup(text)  # noqa: S704 - every run escaped above; only <em> and </em> kept
+
+
+def url_with(request: Request, **changes: object) -> str:
+    """This page's URL with some query parameters changed (None removes one; page resets)."""
+    params = {k: v for k, v in request.query_params.items() if k not in ("lang",)}
+    if "page" not in changes:
+        params.pop("page", None)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    lang = language(request)
+    user: User | None = getattr(request.state, "user", None)
+    settings: Settings = request.app.state.settings
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "lang": lang,
+            "t": i18n.translator(lang),
+            "label": i18n.labeller(lang),
+            "csrf": csrf_token(request),
+            "url_with": lambda **changes: url_with(request, **changes),
+            "highlight": safe_highlight,
+            "dev_login": dev_login_enabled(settings),
+            "oidc": oidc_enabled(settings),
+            "quote": quote,
+            **(context or {}),
+        },
+        status_code=status_code,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        set_cookie(response, request, settings, LANG_COOKIE, request.query_params["lang"], max_age=31536000)
+    if not request.cookies.get(CSRF_COOKIE):
+        set_cookie(response, request, settings, CSRF_COOKIE, csrf_token(request), max_age=86400)
+    return response
+
+
+_ERROR_STATUS: list[tuple[type[DomainError], int, str]] = [
+    (NotFound, 404, "未找到"),
+    (Forbidden, 403, "无权操作"),
+    (InvalidInput, 422, "请求有误"),
+    (UnsupportedFile, 415, "请求有误"),
+    (FileTooLarge, 413, "请求有误"),
+    (Conflict, 409, "冲突"),
+    (ServiceUnavailable, 503, "服务暂时不可用"),
+]
+
+
+def error_page(request: Request, exc: DomainError) -> HTMLResponse:
+    status, heading = next(((s, h) for kind, s, h in _ERROR_STATUS if isinstance(exc, kind)), (400, "出错了"))
+    return render(request, "error.html", {"heading": heading, "message": exc.message}, status_code=status)
+
+
+class WebRoute(APIRoute):
+    """Pages answer in HTML: a domain error becomes an error page, no session a sign-in."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (LoginRequired, AuthenticationError) as exc:
+                _rollback(request)
+                if isinstance(exc, AuthenticationError):
+                    log.info("web.session_refused", reason=str(exc))
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+                if isinstance(exc, AuthenticationError):
+                    end_session(response)
+                return response
+            except DomainError as exc:
+                # The session dependency commits after the page: what it began must not stay.
+                _rollback(request)
+                return error_page(request, exc)
+            except RequestValidationError as exc:
+                fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors())
+                return error_page(request, InvalidInput(f"请求参数有误 (invalid fields): {fields}"))
+
+        return page
+
+
+def _rollback(request: Request) -> None:
+    session: Session | None = getattr(request.state, "db", None)
+    if session is not None:
+        session.rollback()

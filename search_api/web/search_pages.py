@@ -1,0 +1,189 @@
+"""Search, a document's page (fields, page images beside their text) and its download."""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date
+from typing import Annotated
+from urllib.parse import quote
+
+import pypdfium2 as pdfium
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from PIL import Image, ImageSequence
+from sqlalchemy import select
+
+from archive import documents as document_service
+from archive.errors import InvalidInput, NotFound
+from archive.models import DocumentPage, Partner
+from archive.permissions import mask_id_numbers, partner_visibility_clause, sees_id_numbers
+from archive.schemas import DocType, PartnerKind
+from archive.search import SearchFilters, search_documents
+from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+PAGE_SIZE = 20
+RENDER_DPI = 100
+_PAGED_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/tiff"}
+
+
+def visible_partners(session: WebSession, user: WebUser) -> list[tuple[str, str, str]]:
+    """(id, name, archive_no) of partners the user may see, for choosers."""
+    rows = session.execute(
+        select(Partner.id, Partner.name, Partner.archive_no)
+        .where(partner_visibility_clause(user))
+        .order_by(Partner.name)
+        .limit(1000)
+    )
+    return [(row.id, row.name, row.archive_no) for row in rows]
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    session: WebSession,
+    settings: WebSettings,
+    user: WebUser,
+    q: Annotated[str, Query(max_length=500)] = "",
+    partner_id: str = "",
+    doc_type: DocType | None = None,
+    department: str = "",
+    kind: PartnerKind | None = None,
+    expires_after: str = "",
+    expires_before: str = "",
+    page: Annotated[int, Query(ge=1, le=500)] = 1,
+) -> HTMLResponse:
+    filters = SearchFilters(
+        partner_id=partner_id or None,
+        doc_type=doc_type.value if doc_type else None,
+        department=department or None,
+        kind=kind.value if kind else None,
+        expires_before=_date(expires_before, "expires_before"),
+        expires_after=_date(expires_after, "expires_after"),
+    )
+    result = search_documents(
+        request.app.state.es,
+        session,
+        prefix=settings.es_index_prefix,
+        user=user,
+        q=q or None,
+        filters=filters,
+        page=page,
+        size=PAGE_SIZE,
+    )
+    partners = visible_partners(session, user)
+    return render(
+        request,
+        "search.html",
+        {
+            "q": q,
+            "result": result,
+            "filters": filters,
+            "partners": partners,
+            "partner_names": {pid: name for pid, name, _ in partners},
+            "page": page,
+            "pages": max(1, math.ceil(min(result.total, 10_000) / PAGE_SIZE)),
+        },
+    )
+
+
+def _date(text: str, field: str) -> date | None:
+    # Empty date inputs arrive as empty strings: no bound, not an error.
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"日期格式应为 2026-01-31 (a date like 2026-01-31): {text}", field=field) from exc
+
+
+@router.get("/documents/{document_id}", response_class=HTMLResponse)
+def document_page(request: Request, document_id: str, session: WebSession, user: WebUser) -> HTMLResponse:
+    document = document_service.view_document(session, user=user, document_id=document_id)
+    unmasked = sees_id_numbers(user, document.id)
+    show = (lambda text: text) if unmasked else mask_id_numbers
+    fields = {k: show(v) if isinstance(v, str) else v for k, v in (document.fields or {}).items()}
+    pages = [
+        {"number": p.number, "text": show(p.text), "source": p.source, "confidence": p.ocr_confidence}
+        for p in document.page_texts
+    ]
+    return render(
+        request,
+        "document.html",
+        {
+            "doc": document,
+            "partner": document.partner,
+            "fields": fields,
+            "pages": pages,
+            "page_images": document.media_type in _PAGED_TYPES,
+        },
+    )
+
+
+@router.get("/documents/{document_id}/download")
+def download(document_id: str, request: Request, session: WebSession, user: WebUser) -> FileResponse:
+    document = document_service.download_document(session, user=user, document_id=document_id)
+    return FileResponse(
+        request.app.state.store.path_for(document.sha256),
+        media_type=document.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.original_filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/documents/{document_id}/pages/{number}.png")
+def page_image(
+    document_id: str, number: int, request: Request, session: WebSession, settings: WebSettings, user: WebUser
+) -> Response:
+    """One page as a PNG at ~100 dpi, for those who may see the document."""
+    document = document_service.get_visible_document(session, user=user, document_id=document_id)
+    if number < 1 or document.media_type not in _PAGED_TYPES:
+        raise NotFound(f"没有第 {number} 页 (no page {number})")
+    has_page = session.scalar(
+        select(DocumentPage.number).where(
+            DocumentPage.document_id == document.id, DocumentPage.number == number
+        )
+    )
+    if has_page is None and number > (document.pages or 1):
+        raise NotFound(f"没有第 {number} 页 (no page {number})")
+    path = request.app.state.store.path_for(document.sha256)
+    if document.media_type == "application/pdf":
+        image = _pdf_page(path, number)
+    else:
+        image = _image_page(path, number, max_pixels=settings.max_image_pixels)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return Response(
+        out.getvalue(),
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def _pdf_page(path: object, number: int) -> Image.Image:
+    pdf = pdfium.PdfDocument(path)
+    try:
+        if number > len(pdf):
+            raise NotFound(f"没有第 {number} 页 (no page {number})")
+        return pdf[number - 1].render(scale=RENDER_DPI / 72).to_pil()
+    finally:
+        pdf.close()
+
+
+def _image_page(path: object, number: int, *, max_pixels: int) -> Image.Image:
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with Image.open(path) as source:  # type: ignore[arg-type]
+        frames = ImageSequence.Iterator(source)
+        try:
+            frame = frames[number - 1]
+        except IndexError as exc:
+            raise NotFound(f"没有第 {number} 页 (no page {number})") from exc
+        dpi = frame.info.get("dpi", (300, 300))[0] or 300
+        scale = min(1.0, RENDER_DPI / float(dpi))
+        image = frame.convert("RGB") if frame.mode not in ("RGB", "L") else frame.copy()
+    if scale < 1.0:
+        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+    return image
