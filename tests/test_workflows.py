@@ -40,8 +40,12 @@ def test_a_loan_opens_a_document_until_it_is_returned(client, office) -> None:
     seller, archivist = people["seller"], people["archivist"]
     assert client.get(f"/api/v1/documents/{document_id}", headers=seller.headers).status_code == 404
 
-    loan = _post(client, seller, "/api/v1/borrow-requests",
-                 {"document_ids": [document_id], "reason": "核对合同金额", "days": 7})
+    loan = _post(
+        client,
+        seller,
+        "/api/v1/borrow-requests",
+        {"document_ids": [document_id], "reason": "核对合同金额", "days": 7},
+    )
     assert loan.status_code == 201, loan.text
     loan_id = loan.json()["id"]
     assert loan.json()["status"] == "pending"
@@ -65,8 +69,12 @@ def test_a_loan_opens_a_document_until_it_is_returned(client, office) -> None:
 def test_a_loan_ends_by_itself_when_it_expires(client, settings, office) -> None:
     _partner, document_id, people = office
     seller = people["seller"]
-    loan_id = _post(client, seller, "/api/v1/borrow-requests",
-                    {"document_ids": [document_id], "reason": "审计抽查", "days": 1}).json()["id"]
+    loan_id = _post(
+        client,
+        seller,
+        "/api/v1/borrow-requests",
+        {"document_ids": [document_id], "reason": "审计抽查", "days": 1},
+    ).json()["id"]
     _post(client, people["archivist"], f"/api/v1/borrow-requests/{loan_id}/approve")
     assert client.get(f"/api/v1/documents/{document_id}", headers=seller.headers).status_code == 200
     engine = create_engine(settings.resolved_database_url)
@@ -75,7 +83,9 @@ def test_a_loan_ends_by_itself_when_it_expires(client, settings, office) -> None
         connection.execute(text("UPDATE borrow_requests SET expires_at = '2000-01-01 00:00:00'"))
     engine.dispose()
     assert client.get(f"/api/v1/documents/{document_id}", headers=seller.headers).status_code == 404
-    assert client.get(f"/api/v1/borrow-requests/{loan_id}", headers=seller.headers).json()["status"] == "expired"
+    assert (
+        client.get(f"/api/v1/borrow-requests/{loan_id}", headers=seller.headers).json()["status"] == "expired"
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,20 +99,30 @@ def test_a_loan_ends_by_itself_when_it_expires(client, settings, office) -> None
 )
 def test_bad_borrow_requests_are_refused(client, office, body, field) -> None:
     _partner, document_id, people = office
-    response = _post(client, people["seller"], "/api/v1/borrow-requests", {"document_ids": [document_id], **body})
+    response = _post(
+        client, people["seller"], "/api/v1/borrow-requests", {"document_ids": [document_id], **body}
+    )
     assert response.status_code == 422
     assert field in response.text
 
 
 def test_borrow_decisions_follow_the_rules(client, office) -> None:
     _partner, document_id, people = office
-    own = _post(client, people["archivist"], "/api/v1/borrow-requests",
-                {"document_ids": [document_id], "reason": "整理", "days": 3}).json()["id"]
+    own = _post(
+        client,
+        people["archivist"],
+        "/api/v1/borrow-requests",
+        {"document_ids": [document_id], "reason": "整理", "days": 3},
+    ).json()["id"]
     refused = _post(client, people["archivist"], f"/api/v1/borrow-requests/{own}/approve")
     assert refused.status_code == 403
     assert "自己" in refused.json()["detail"]
-    loan = _post(client, people["seller"], "/api/v1/borrow-requests",
-                 {"document_ids": [document_id], "reason": "核对", "days": 3}).json()["id"]
+    loan = _post(
+        client,
+        people["seller"],
+        "/api/v1/borrow-requests",
+        {"document_ids": [document_id], "reason": "核对", "days": 3},
+    ).json()["id"]
     assert _post(client, people["buyer"], f"/api/v1/borrow-requests/{loan}/approve").status_code == 403
     assert _post(client, people["archivist"], f"/api/v1/borrow-requests/{loan}/reject").status_code == 200
     again = _post(client, people["archivist2"], f"/api/v1/borrow-requests/{loan}/approve")
@@ -113,8 +133,12 @@ def test_borrow_decisions_follow_the_rules(client, office) -> None:
 
 def test_two_racing_approvals_have_exactly_one_winner(client, office) -> None:
     _partner, document_id, people = office
-    loan = _post(client, people["seller"], "/api/v1/borrow-requests",
-                 {"document_ids": [document_id], "reason": "核对", "days": 3}).json()["id"]
+    loan = _post(
+        client,
+        people["seller"],
+        "/api/v1/borrow-requests",
+        {"document_ids": [document_id], "reason": "核对", "days": 3},
+    ).json()["id"]
     results: list[int] = []
     approvers = [people["archivist"], people["archivist2"], people["leader"], people["leader2"]]
 
@@ -134,11 +158,25 @@ def test_destruction_needs_a_leader_and_leaves_a_record(client, settings, office
     archivist, leader = people["archivist"], people["leader"]
     document = client.get(f"/api/v1/documents/{document_id}", headers=archivist.headers).json()
 
-    assert _post(client, people["buyer"], "/api/v1/destruction-requests",
-                 {"document_ids": [document_id], "reason": "过期"}).status_code == 403
-    request = _post(client, archivist, "/api/v1/destruction-requests",
-                    {"document_ids": [document_id], "reason": "合同履行完毕且已过保管期限",
-                     "appraisal_note": "经鉴定无继续保存价值"})
+    assert (
+        _post(
+            client,
+            people["buyer"],
+            "/api/v1/destruction-requests",
+            {"document_ids": [document_id], "reason": "过期"},
+        ).status_code
+        == 403
+    )
+    request = _post(
+        client,
+        archivist,
+        "/api/v1/destruction-requests",
+        {
+            "document_ids": [document_id],
+            "reason": "合同履行完毕且已过保管期限",
+            "appraisal_note": "经鉴定无继续保存价值",
+        },
+    )
     assert request.status_code == 201, request.text
     request_id = request.json()["id"]
     unapproved = _post(client, archivist, f"/api/v1/destruction-requests/{request_id}/execute")
@@ -151,37 +189,56 @@ def test_destruction_needs_a_leader_and_leaves_a_record(client, settings, office
     assert executed.json()["status"] == "executed"
 
     assert client.get(f"/api/v1/documents/{document_id}", headers=archivist.headers).status_code == 404
-    assert client.get("/api/v1/search", params={"q": "离心水泵"}, headers=archivist.headers).json()["total"] == 0
-    assert not (settings.originals_dir / document["sha256"][:2] / document["sha256"][2:4] / document["sha256"]).exists()
+    assert (
+        client.get("/api/v1/search", params={"q": "离心水泵"}, headers=archivist.headers).json()["total"] == 0
+    )
+    assert not (
+        settings.originals_dir / document["sha256"][:2] / document["sha256"][2:4] / document["sha256"]
+    ).exists()
     records = client.get("/api/v1/destruction-records", headers=people["compliance"].headers).json()
     assert len(records) == 1
     record = records[0]
     assert (record["document_id"], record["sha256"], record["partner_name"]) == (
-        document_id, document["sha256"], partner["name"])
-    assert (record["requested_by"], record["approved_by"], record["executed_by"]) == ("chen.dang", "lin.zong", "chen.dang")
+        document_id,
+        document["sha256"],
+        partner["name"],
+    )
+    assert (record["requested_by"], record["approved_by"], record["executed_by"]) == (
+        "chen.dang",
+        "lin.zong",
+        "chen.dang",
+    )
     assert record["reason"] == "合同履行完毕且已过保管期限"
 
 
 def test_a_document_on_legal_hold_cannot_be_destroyed(client, office) -> None:
     _partner, document_id, people = office
     archivist, leader = people["archivist"], people["leader"]
-    request_id = _post(client, archivist, "/api/v1/destruction-requests",
-                       {"document_ids": [document_id], "reason": "到期"}).json()["id"]
+    request_id = _post(
+        client, archivist, "/api/v1/destruction-requests", {"document_ids": [document_id], "reason": "到期"}
+    ).json()["id"]
     _post(client, leader, f"/api/v1/destruction-requests/{request_id}/approve")
-    hold = client.patch(f"/api/v1/documents/{document_id}", json={"legal_hold": True}, headers=archivist.headers)
+    hold = client.patch(
+        f"/api/v1/documents/{document_id}", json={"legal_hold": True}, headers=archivist.headers
+    )
     assert hold.status_code == 200
     blocked = _post(client, archivist, f"/api/v1/destruction-requests/{request_id}/execute")
     assert blocked.status_code == 409
     assert "诉讼保全" in blocked.json()["detail"]
     assert client.get(f"/api/v1/documents/{document_id}", headers=archivist.headers).status_code == 200
-    again = _post(client, archivist, "/api/v1/destruction-requests", {"document_ids": [document_id], "reason": "到期"})
+    again = _post(
+        client, archivist, "/api/v1/destruction-requests", {"document_ids": [document_id], "reason": "到期"}
+    )
     assert again.status_code == 409
 
 
 def test_documents_past_retention_are_listed_as_eligible(client, settings, office) -> None:
     _partner, document_id, people = office
-    client.patch(f"/api/v1/documents/{document_id}", json={"expires_on": "2010-06-30"},
-                 headers=people["archivist"].headers)
+    client.patch(
+        f"/api/v1/documents/{document_id}",
+        json={"expires_on": "2010-06-30"},
+        headers=people["archivist"].headers,
+    )
     eligible = client.get("/api/v1/destruction-eligible", headers=people["archivist"].headers).json()
     assert [(e["id"], e["retention_ends"]) for e in eligible] == [(document_id, "2020-06-30")]
     assert client.get("/api/v1/destruction-eligible", headers=people["buyer"].headers).status_code == 403
@@ -192,25 +249,46 @@ def test_ratings_and_evaluations_keep_history_and_filter_partners(client, office
     other = create_partner("厦门鹭岛机电设备有限公司", "采购部")
     compliance, buyer = people["compliance"], people["buyer"]
     for rating, day in (("B", "2025-07-01"), ("A", "2026-07-01")):
-        response = _post(client, compliance, f"/api/v1/partners/{partner['id']}/ratings",
-                         {"rating": rating, "rated_on": day, "reason": "年度信用评审"})
+        response = _post(
+            client,
+            compliance,
+            f"/api/v1/partners/{partner['id']}/ratings",
+            {"rating": rating, "rated_on": day, "reason": "年度信用评审"},
+        )
         assert response.status_code == 201, response.text
-    assert _post(client, buyer, f"/api/v1/partners/{partner['id']}/ratings",
-                 {"rating": "A", "rated_on": "2026-07-01", "reason": "自评"}).status_code == 403
+    assert (
+        _post(
+            client,
+            buyer,
+            f"/api/v1/partners/{partner['id']}/ratings",
+            {"rating": "A", "rated_on": "2026-07-01", "reason": "自评"},
+        ).status_code
+        == 403
+    )
     history = client.get(f"/api/v1/partners/{partner['id']}/ratings", headers=buyer.headers).json()
     assert [entry["rating"] for entry in history] == ["A", "B"]
-    assert client.get(f"/api/v1/partners/{partner['id']}", headers=buyer.headers).json()["credit_rating"] == "A"
+    assert (
+        client.get(f"/api/v1/partners/{partner['id']}", headers=buyer.headers).json()["credit_rating"] == "A"
+    )
 
-    evaluation = _post(client, buyer, f"/api/v1/partners/{other['id']}/evaluations",
-                       {"period": "2026年度", "quality": 90, "delivery": 80, "service": 70, "notes": "交货偶有延迟"})
+    evaluation = _post(
+        client,
+        buyer,
+        f"/api/v1/partners/{other['id']}/evaluations",
+        {"period": "2026年度", "quality": 90, "delivery": 80, "service": 70, "notes": "交货偶有延迟"},
+    )
     assert evaluation.status_code == 201, evaluation.text
     assert evaluation.json()["score"] == 83.0
     rated_a = client.get("/api/v1/partners", params={"credit_rating": "A"}, headers=buyer.headers).json()
     assert [p["id"] for p in rated_a["items"]] == [partner["id"]]
     good = client.get("/api/v1/partners", params={"min_score": 80}, headers=buyer.headers).json()
     assert [p["id"] for p in good["items"]] == [other["id"]]
-    bad = _post(client, buyer, f"/api/v1/partners/{other['id']}/evaluations",
-                {"period": "2026Q4", "quality": 120, "delivery": 80, "service": 70})
+    bad = _post(
+        client,
+        buyer,
+        f"/api/v1/partners/{other['id']}/evaluations",
+        {"period": "2026Q4", "quality": 120, "delivery": 80, "service": 70},
+    )
     assert bad.status_code == 422
 
 
@@ -245,7 +323,12 @@ def test_every_action_is_audited_and_the_chain_holds(client, settings, office) -
     from pathlib import Path
 
     env = {**os.environ, "PARTNER_ARCHIVE_DATA_DIR": str(settings.data_dir)}
-    broken = subprocess.run([str(Path(sys.executable).with_name("partner-archive")), "audit", "verify"],
-                            env=env, capture_output=True, text=True, check=False)
+    broken = subprocess.run(
+        [str(Path(sys.executable).with_name("partner-archive")), "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert broken.returncode == 1
     assert "altered" in broken.stderr
