@@ -7,7 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
+from sqlalchemy.orm import Session
 
+from archive.documents import active_grants
 from archive.permissions import CONFIDENTIALITY_LEVELS, ROLES, User
 from archive.settings import Settings
 
@@ -69,6 +71,18 @@ def authenticate(settings: Settings, token: str) -> User:
         roles=frozenset(claims["roles"]),
         departments=frozenset(claims["departments"]),
         clearance=claims["clearance"],
+    )
+
+
+def resolve_user(settings: Settings, session: Session, token: str) -> User:
+    """The caller behind a token, with the documents they hold a borrow grant for."""
+    user = authenticate(settings, token)
+    return User(
+        sub=user.sub,
+        roles=user.roles,
+        departments=user.departments,
+        clearance=user.clearance,
+        granted_document_ids=active_grants(session, user_sub=user.sub),
     )
 
 

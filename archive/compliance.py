@@ -38,8 +38,18 @@ def _same_name(a: str, b: str) -> bool:
     return clean(a) == clean(b)
 
 
-def cross_check_flags(*, doc_type: str, fields: dict[str, Any], partner: Partner) -> list[dict[str, Any]]:
-    """Findings for compliance: what the document says that the partner record does not."""
+def cross_check_flags(
+    *,
+    doc_type: str,
+    fields: dict[str, Any],
+    partner: Partner,
+    unverified: frozenset[str] | set[str] = frozenset(),
+) -> list[dict[str, Any]]:
+    """Findings for compliance: what the document says that the partner record does not.
+
+    A finding that rests on free text read by OCR says so (`needs_review`): it may be the
+    reading that is wrong, not the document.
+    """
     flags: list[dict[str, Any]] = []
     code = fields.get("credit_code")
     if doc_type == "business_license" and code and partner.credit_code and code != partner.credit_code:
@@ -68,7 +78,16 @@ def cross_check_flags(*, doc_type: str, fields: dict[str, Any], partner: Partner
                     " (no contract party matches the partner's name)",
                 }
             )
+    for flag in flags:
+        flag["needs_review"] = bool(_FLAG_FIELDS[flag["kind"]] & set(unverified))
     return flags
+
+
+_FLAG_FIELDS = {
+    "credit_code_mismatch": frozenset({"credit_code"}),
+    "name_mismatch": frozenset({"name"}),
+    "party_mismatch": frozenset({"party_a", "party_b"}),
+}
 
 
 def _issued(document: Document) -> tuple[str, datetime]:

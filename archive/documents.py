@@ -218,10 +218,6 @@ def update_document(session: Session, *, user: User, document_id: str, data: Doc
     document = get_visible_document(session, user=user, document_id=document_id)
     changes: dict[str, object] = {}
     for field, value in data.model_dump(exclude_unset=True).items():
-        if field in ("confidentiality",) and value is not None:
-            value = value.value if hasattr(value, "value") else value
-        if value is None and field in ("confidentiality", "department", "title", "legal_hold"):
-            raise InvalidInput(f"{field} 不能为空 ({field} may not be null)", field=field)
         changes[field] = {"old": _jsonable(getattr(document, field)), "new": _jsonable(value)}
         setattr(document, field, value)
         if field == "expires_on":

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from docx import Document as DocxDocument
 from docx.shared import Pt
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -94,6 +95,13 @@ def render_csv(*, heading: Heading, columns: Sequence[str], rows: Sequence[Seque
     return buffer.getvalue().encode("utf-8-sig")
 
 
+def _cell(value: Any) -> Any:
+    """Excel refuses control characters; a partner record should never stop a report."""
+    if value is None:
+        return ""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def fill_sheet(
     sheet: Worksheet,
     *,
@@ -103,11 +111,11 @@ def fill_sheet(
     rows: Sequence[Sequence[Any]],
 ) -> None:
     """Heading block, bold frozen header row, set column widths, then the rows."""
-    sheet.append([heading.title])
+    sheet.append([_cell(heading.title)])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
     sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-    sheet.append(heading.lines()[1])
+    sheet.append([_cell(value) for value in heading.lines()[1]])
     sheet.append([])
     sheet.append(list(columns))
     header_row = sheet.max_row
@@ -115,7 +123,7 @@ def fill_sheet(
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row in rows:
-        sheet.append(["" if value is None else value for value in row])
+        sheet.append([_cell(value) for value in row])
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)

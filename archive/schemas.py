@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from archive.credit_code import is_valid_credit_code, is_valid_registration_no, normalize_license_no
 
@@ -67,6 +68,14 @@ def _checked_rating(value: str | None) -> str | None:
     return value
 
 
+def _refuse_control_characters(value: Any) -> Any:
+    if isinstance(value, str) and any(
+        unicodedata.category(char) in ("Cc", "Cs") and char not in "\n\r\t" for char in value
+    ):
+        raise ValueError("含有不可见的控制字符 (contains control characters)")
+    return value
+
+
 class _PartnerFields(BaseModel):
     legal_representative: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=300)
@@ -81,6 +90,7 @@ class _PartnerFields(BaseModel):
     remarks: str | None = Field(default=None, max_length=2000)
 
     _rating = field_validator("credit_rating")(_checked_rating)
+    _printable = field_validator("*", mode="before")(_refuse_control_characters)
 
 
 class PartnerCreate(_PartnerFields):
@@ -92,6 +102,13 @@ class PartnerCreate(_PartnerFields):
     _code = field_validator("credit_code")(_checked_credit_code)
 
 
+def _refuse_null(model: BaseModel, required: tuple[str, ...]) -> None:
+    """A PATCH may leave these out, but may not blank them."""
+    blanked = [name for name in required if name in model.model_fields_set and getattr(model, name) is None]
+    if blanked:
+        raise ValueError(f"{', '.join(blanked)} 不能为空 (may not be null)")
+
+
 class PartnerUpdate(_PartnerFields):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     kind: PartnerKind | None = None
@@ -99,6 +116,11 @@ class PartnerUpdate(_PartnerFields):
     credit_code: str | None = None
 
     _code = field_validator("credit_code")(_checked_credit_code)
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> PartnerUpdate:
+        _refuse_null(self, ("name", "kind", "department"))
+        return self
 
 
 class PartnerChangeOut(BaseModel):
@@ -182,6 +204,11 @@ class DocumentUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     expires_on: date | None = None
     legal_hold: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> DocumentUpdate:
+        _refuse_null(self, ("confidentiality", "department", "title", "legal_hold"))
+        return self
 
 
 class SearchHit(BaseModel):

@@ -124,7 +124,9 @@ def _keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction) -> 
         document = session.get(Document, document_id)
         assert document is not None
         _keep_fields(
-            document, extract_fields(document.doc_type, [(p.number, p.text) for p in extraction.pages])
+            document,
+            extract_fields(document.doc_type, [(p.number, p.text) for p in extraction.pages]),
+            page_sources={page.number: page.source for page in extraction.pages},
         )
         document.page_texts = [
             DocumentPage(
@@ -139,7 +141,24 @@ def _keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction) -> 
         document.ocr_pages = extraction.ocr_pages
 
 
-def _keep_fields(document: Document, extraction: FieldExtraction) -> None:
+# Free text that no check character can verify: read by OCR, it may hold a look-alike
+# character (嘉禾 for 嘉末), so it is marked for a person to confirm.
+UNVERIFIABLE_FIELDS = frozenset(
+    {
+        "name",
+        "address",
+        "legal_representative",
+        "party_a",
+        "party_b",
+        "bank_name",
+        "account_name",
+        "company_type",
+        "registered_capital",
+    }
+)
+
+
+def _keep_fields(document: Document, extraction: FieldExtraction, *, page_sources: dict[int, str]) -> None:
     """Merge read fields with what the uploader supplied (which wins) and cross-check them."""
     provenance = {
         name: entry
@@ -152,10 +171,13 @@ def _keep_fields(document: Document, extraction: FieldExtraction) -> None:
         if name in provenance:
             continue
         fields[name] = found.value
+        read_by_ocr = page_sources.get(found.page) == "ocr"
         provenance[name] = {
             "source": found.source,
             "page": found.page,
+            "page_source": page_sources.get(found.page),
             "corrected": found.corrected,
+            "needs_review": read_by_ocr and name in UNVERIFIABLE_FIELDS,
             **({"raw": found.raw} if found.raw else {}),
         }
     for name, why in extraction.problems.items():
@@ -166,7 +188,10 @@ def _keep_fields(document: Document, extraction: FieldExtraction) -> None:
     document.field_problems = problems
     if document.expires_on is None and isinstance(fields.get("expires_on"), str):
         document.expires_on = date.fromisoformat(fields["expires_on"])
-    document.flags = cross_check_flags(doc_type=document.doc_type, fields=fields, partner=document.partner)
+    unverified = {name for name, entry in provenance.items() if entry.get("needs_review")}
+    document.flags = cross_check_flags(
+        doc_type=document.doc_type, fields=fields, partner=document.partner, unverified=unverified
+    )
 
 
 def _index(ctx: WorkerContext, document_id: str) -> None:

@@ -10,8 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from archive.auth import AuthenticationError, authenticate
-from archive.documents import active_grants
+from archive.auth import AuthenticationError, resolve_user
 from archive.errors import Forbidden
 from archive.jobs import JobQueue
 from archive.permissions import User
@@ -68,18 +67,10 @@ def get_current_user(
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("缺少令牌 (missing bearer token)")
-    user = authenticate(settings, credentials.credentials)
     # A session of its own, returned at once: an upload must not hold a pooled connection
     # for the whole time its body streams in.
     with session_factory() as session:
-        grants = active_grants(session, user_sub=user.sub)
-    return User(
-        sub=user.sub,
-        roles=user.roles,
-        departments=user.departments,
-        clearance=user.clearance,
-        granted_document_ids=grants,
-    )
+        return resolve_user(settings, session, credentials.credentials)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

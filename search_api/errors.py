@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -75,3 +77,56 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AuthenticationError, _authentication_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+# The shape of every error this API sends (the handlers above), for the OpenAPI document.
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "description": "what is wrong, in Chinese and English"},
+        "field": {"type": "string"},
+        "existing_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+_COMMON_ERRORS = {
+    "401": "missing or invalid token",
+    "403": "the caller's role does not allow this",
+    "404": "not found, or not visible to the caller",
+    "409": "conflicts with the current state",
+    "503": "the search engine is unavailable",
+}
+_UPLOAD_ERRORS = {
+    "413": "larger than the upload limit",
+    "415": "empty, unsupported or disguised file",
+    "507": "storage is full; nothing was kept",
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Describe the real error body instead of FastAPI's default validation error."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["HTTPValidationError"] = ERROR_SCHEMA
+    components["Error"] = ERROR_SCHEMA
+    reference = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/v1") or path.endswith("/healthz"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in _COMMON_ERRORS.items():
+                responses.setdefault(status, {"description": description, **reference})
+            if path == "/api/v1/documents" and "requestBody" in operation:
+                for status, description in _UPLOAD_ERRORS.items():
+                    responses.setdefault(status, {"description": description, **reference})
+    return schema

@@ -50,6 +50,9 @@ def test_a_scanned_licence_yields_its_fields_with_provenance(client, people, sca
     assert document["expires_on"] == "2035-03-10"
     assert document["field_provenance"]["credit_code"]["source"] == "extracted"
     assert document["field_provenance"]["credit_code"]["page"] == 1
+    assert document["field_provenance"]["credit_code"]["needs_review"] is False  # its check character holds
+    if "name" in fields:  # free text read by OCR is never taken as certain
+        assert document["field_provenance"]["name"]["needs_review"] is True
     assert document["flags"] == []
 
 
@@ -124,6 +127,7 @@ def test_mismatches_are_flagged_for_compliance(
         "flags"
     ]
     assert {flag["kind"] for flag in licence_flags} == {"credit_code_mismatch", "name_mismatch"}
+    assert not any(flag["needs_review"] for flag in licence_flags)  # read from a text layer
     contract_doc = client.get(f"/api/v1/documents/{ids[1]}", headers=people["compliance"].headers).json()
     assert contract_doc["fields"]["contract_no"] == "HT-2026-0042"
     assert [flag["kind"] for flag in contract_doc["flags"]] == ["party_mismatch"]

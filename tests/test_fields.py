@@ -247,6 +247,12 @@ def test_amount_clause_wrapped_over_two_lines_is_read_whole() -> None:
     assert extract_fields("contract", [(1, text)]).fields["amount"].value == "3878829.06"
 
 
+def test_figures_with_a_misread_tail_are_not_cut_short() -> None:
+    # 元 read as "75": the figures are not ¥3,878,829 with the rest ignored.
+    result = extract_fields("contract", [(1, "二、合同金额 : ¥3,878,829.0675 (AS: ARABIA BUFBHA) )")])
+    assert "amount" not in result.fields and "amount" in result.problems
+
+
 def test_amount_in_words_and_figures_that_disagree_is_not_reported() -> None:
     text = "合同编号：HT-2026-0043\n合同金额：人民币壹拾贰万叁仟肆佰伍拾陆元整（¥123,465.00）。"
     result = extract_fields("contract", [(1, text)])

@@ -15,7 +15,7 @@ UPPER_CHARS = "".join(UPPER_DIGITS) + "拾佰仟万亿元圆角分整正"
 _UPPER_RUN = re.compile(f"[{UPPER_CHARS}]+")
 _NUMERAL = re.compile(
     r"(?P<prefix>[¥$]|RMB|CNY|人民币)?\s*"
-    r"(?P<number>(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|(?<![\d.,])\d+(?:\.\d{1,6})?)(?![\d,])\s*"
+    r"(?P<number>(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|(?<![\d.,])\d+(?:\.\d{1,6})?)(?![\d,]|\.\d)\s*"
     r"(?P<unit>万元|万|元)?"
 )
 # Words that may stand right before or after 大写 without being OCR damage.

@@ -18,7 +18,14 @@ router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 @router.get(
     "",
     response_model=CataloguePage,
-    responses={200: {"content": {"text/csv": {}, "application/octet-stream": {}}}},
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            }
+        }
+    },
 )
 def catalogue(
     session: SessionDep,
@@ -26,14 +33,21 @@ def catalogue(
     partner_id: str | None = None,
     doc_type: DocType | None = None,
     format: Literal["json", "csv", "xlsx"] = "json",  # noqa: A002 - the contract's parameter name
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> CataloguePage | Response:
     """Documents the caller may see, one row each, by archive number; JSON pages or a CSV/XLSX export."""
     kind = doc_type.value if doc_type else None
     if format == "json":
-        return service.list_catalogue(session, user=user, partner_id=partner_id, doc_type=kind,
-                                      page=page, size=size)
-    return attachment_response(service.export_catalogue(
-        session, user=user, partner_id=partner_id, doc_type=kind, fmt=format,
-    ))
+        return service.list_catalogue(
+            session, user=user, partner_id=partner_id, doc_type=kind, page=page, size=size
+        )
+    return attachment_response(
+        service.export_catalogue(
+            session,
+            user=user,
+            partner_id=partner_id,
+            doc_type=kind,
+            fmt=format,
+        )
+    )

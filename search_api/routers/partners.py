@@ -37,7 +37,7 @@ def list_partners(
     kind: PartnerKind | None = None,
     credit_rating: Annotated[str | None, Query(pattern="^[A-D]$")] = None,
     min_score: Annotated[float | None, Query(ge=0, le=100, description="latest evaluation score")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PartnerList:
     """Partners the caller may see, by name, archive number or credit code."""

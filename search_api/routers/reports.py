@@ -14,14 +14,20 @@ from search_api.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-_FILE_RESPONSE = {200: {"content": {"application/octet-stream": {}}, "description": "the file"}}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_FILE_RESPONSE = {
+    200: {
+        "content": {_XLSX: {}, "text/csv": {}, _DOCX: {}, "application/json": {}},
+        "description": "the report as a file (or JSON)",
+    }
+}
 
 
 def attachment_response(attachment: Attachment) -> Response:
     """The file as a download; `filename*` (RFC 5987) carries the Chinese name."""
     disposition = (
-        f'attachment; filename="{attachment.ascii_filename}"; '
-        f"filename*=UTF-8''{quote(attachment.filename)}"
+        f"attachment; filename=\"{attachment.ascii_filename}\"; filename*=UTF-8''{quote(attachment.filename)}"
     )
     return Response(
         content=attachment.content,
@@ -39,9 +45,15 @@ def partner_summary(
     department: str | None = None,
 ) -> Response:
     """供应商/客户汇总表 as XLSX or CSV."""
-    return attachment_response(service.partner_summary(
-        session, user=user, fmt=format, kind=kind.value if kind else None, department=department,
-    ))
+    return attachment_response(
+        service.partner_summary(
+            session,
+            user=user,
+            fmt=format,
+            kind=kind.value if kind else None,
+            department=department,
+        )
+    )
 
 
 @router.get("/partners/{partner_id}/registration-form", response_class=Response, responses=_FILE_RESPONSE)

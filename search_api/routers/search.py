@@ -27,7 +27,7 @@ def search(
     kind: PartnerKind | None = None,
     expires_before: date | None = None,
     expires_after: date | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResponse:
     """Documents the caller may see, with highlights and facets."""

@@ -19,8 +19,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from archive.auth import AuthenticationError, authenticate
-from archive.documents import active_grants
+from archive.auth import AuthenticationError, resolve_user
 from archive.errors import (
     Conflict,
     DomainError,
@@ -72,18 +71,6 @@ def web_session(request: Request) -> Iterator[Session]:
 
 WebSettings = Annotated[Settings, Depends(web_settings)]
 WebSession = Annotated[Session, Depends(web_session)]
-
-
-def resolve_user(settings: Settings, session: Session, token: str) -> User:
-    """search_api.deps.get_current_user's logic: token → authenticate → active grants."""
-    user = authenticate(settings, token)
-    return User(
-        sub=user.sub,
-        roles=user.roles,
-        departments=user.departments,
-        clearance=user.clearance,
-        granted_document_ids=active_grants(session, user_sub=user.sub),
-    )
 
 
 def web_user(request: Request, settings: WebSettings, session: WebSession) -> User:

@@ -37,7 +37,7 @@ def partners_page(
     user: WebUser,
     q: Annotated[str, Query(max_length=200)] = "",
     kind: PartnerKind | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     size = 50
     total, items = partner_service.list_partners(
@@ -296,7 +296,7 @@ def audit_page(
     who: Annotated[str, Query(alias="user", max_length=100)] = "",
     action: Annotated[str, Query(max_length=50)] = "",
     since: Annotated[str, Query(max_length=30)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     if not user.has_role("archivist", "admin"):
         raise Forbidden("只有档案管理员或管理员可以查看审计日志 (archivist or admin only)")

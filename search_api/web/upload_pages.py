@@ -15,10 +15,10 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from archive import documents as document_service
-from archive.auth import AuthenticationError
+from archive.auth import AuthenticationError, resolve_user
 from archive.permissions import CONFIDENTIALITY_LEVELS, User
 from archive.schemas import Confidentiality, DocType
-from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render, resolve_user
+from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
 from search_api.web.i18n import labeller
 from search_api.web.search_pages import visible_partners
 from search_api.web.security import check_csrf, session_token

@@ -18,7 +18,8 @@ from tests import samples
 MACRO_CONTENT_TYPE = "application/vnd.ms-word.document.macroEnabled.main+xml"
 
 
-def _macro_docx(path: Path) -> Path:
+def _macro_docx(folder: Path) -> Path:
+    path = folder / "a.docx"
     samples.docx_file(path, ["宏病毒测试文档"])
     types = samples._read_zip_member(path, "[Content_Types].xml").decode("utf-8")
     types = re.sub(
@@ -31,8 +32,8 @@ def _macro_docx(path: Path) -> Path:
     return path
 
 
-def _broken_xref_pdf(path: Path) -> Path:
-    samples.text_pdf(path, ["交叉引用表损坏的合同\n合同编号：HT-2026-0099"])
+def _broken_xref_pdf(folder: Path) -> Path:
+    path = samples.text_pdf(folder / "a.pdf", ["交叉引用表损坏的合同\n合同编号：HT-2026-0099"])
     data = path.read_bytes()
     data = re.sub(rb"startxref\s+\d+", b"startxref\n999999", data)
     path.write_bytes(data)
@@ -144,7 +145,7 @@ def test_every_bad_input_ends_refused_or_failed_with_a_reason(tmp_path, strict, 
     [
         ("../../../../etc/passwd.pdf", "passwd.pdf"),
         ("..\\..\\windows\\合同.pdf", "合同.pdf"),
-        ("合同\x00\x07\x1b[31m.pdf", "合同[31m.pdf"),
+        ("合同\x1b[31m\u202e.pdf", "合同[31m.pdf"),
         ("长" * 1000 + ".pdf", ("长" * 1000 + ".pdf")[-200:]),
     ],
 )
