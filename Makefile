@@ -24,7 +24,7 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 # Tesseract with Chinese, a CJK font for the test fixtures, Maven to fetch Elasticsearch,
-# Chromium for the browser tests.
+# Chromium for the browser tests, PostgreSQL and Redis for the scaled-out configuration's test.
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
@@ -32,6 +32,8 @@ system-deps:
 	fc-list 2>/dev/null | grep -qi wqy || missing="$$missing fonts-wqy-zenhei"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -x /usr/lib/postgresql/15/bin/initdb || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

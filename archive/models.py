@@ -79,7 +79,7 @@ class ArchiveSequence(Base):
 
     __tablename__ = "archive_sequences"
 
-    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     ocr_workers: int = 0
     max_pages: int = 2000
     max_image_pixels: int = 60_000_000
+    max_inflated_mb: int = 200
+    """Largest a DOCX may grow to when unzipped (zip bombs)."""
+    ocr_page_timeout_seconds: float = 120.0
     lease_seconds: int = 300
     max_attempts: int = 3
     worker_threads: int = 1
@@ -117,6 +120,12 @@ class Settings(BaseSettings):
     oidc_departments_claim: str = "departments"
     oidc_clearance_claim: str = "clearance"
 
+    # Performance
+    ocr_cache: bool = True
+    """Keep OCR results by page-image hash in DATA_DIR/ocr-cache: a re-upload never repeats OCR."""
+    import_jobs: int = 0
+    """Extraction processes of `partner-archive import`; 0 means one per core."""
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment is Environment.development or self.jwks_url:
@@ -136,6 +145,10 @@ class Settings(BaseSettings):
     @property
     def originals_dir(self) -> Path:
         return self.data_path / "originals"
+
+    @property
+    def ocr_cache_dir(self) -> Path | None:
+        return self.data_path / "ocr-cache" if self.ocr_cache else None
 
     @property
     def local_es_dir(self) -> Path:

@@ -66,7 +66,7 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("request.unhandled", path=request.url.path)
+    log.error("request.unhandled", path=request.url.path, exc_info=exc)
     return JSONResponse(
         {"detail": "服务器内部错误，已记录 (internal error; it has been logged)"}, status_code=500
     )

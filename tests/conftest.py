@@ -35,6 +35,24 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+TEST_NODE_PREFIX = "partner-archive-test-es-"
+
+
+def _stop_nodes_of_dead_runs() -> None:
+    """A run that was killed never stopped its node; stop those whose pytest is gone."""
+    for home in Path(tempfile.gettempdir()).glob(f"{TEST_NODE_PREFIX}*"):
+        try:
+            owner = int((home / "owner.pid").read_text())
+            os.kill(owner, 0)
+            continue  # that run is still going
+        except ProcessLookupError:
+            pass  # its run is gone
+        except (FileNotFoundError, ValueError):
+            continue  # not ours to judge
+        LocalNode(home=home, distribution_dir=default_distribution_dir()).stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def es_url() -> Iterator[str]:
     """A real node: an existing one from PARTNER_ARCHIVE_TEST_ES_URL, or one started here."""
@@ -42,9 +60,11 @@ def es_url() -> Iterator[str]:
     if external:
         yield external
         return
+    _stop_nodes_of_dead_runs()
     # Under /tmp, not pytest's 0700 tmp root: as root the node runs as a service user.
-    home = Path(tempfile.mkdtemp(prefix="partner-archive-test-es-"))
+    home = Path(tempfile.mkdtemp(prefix=TEST_NODE_PREFIX))
     home.chmod(0o755)
+    (home / "owner.pid").write_text(str(os.getpid()))
     node = LocalNode(
         home=home,
         distribution_dir=default_distribution_dir(),

@@ -304,3 +304,8 @@ def test_the_configured_ocr_languages_reach_tesseract(tmp_path: Path) -> None:
     assert "统一社会信用代码" in chinese.text
     assert "统一社会信用代码" not in english_only.text
     assert samples.CREDIT_CODE in english_only.text
+
+
+def test_a_page_that_takes_too_long_is_cut_off(tmp_path: Path) -> None:
+    image = samples.scan_image(tmp_path / "licence.png", samples.LICENCE_TEXT, dpi=300)
+    assert failure_reason(image, "image/png", limits=ExtractionLimits(ocr_page_timeout_seconds=0.05)) == "ocr_failed"

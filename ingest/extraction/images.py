@@ -38,8 +38,11 @@ def extract_image(
                 Path(workdir),
                 limits.ocr_workers,
                 on_page,
-                options=OcrOptions(languages=limits.ocr_languages),
+                options=OcrOptions(
+                    languages=limits.ocr_languages, timeout_seconds=limits.ocr_page_timeout_seconds
+                ),
                 fix_orientation=_can_detect_rotation(),
+                cache_dir=limits.ocr_cache_dir,
             ) as pool,
         ):
             for index in range(page_count):

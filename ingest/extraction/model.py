@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 PageDone = Callable[[int], None]
@@ -31,8 +32,10 @@ class ExtractionLimits:
     max_docx_inflated_bytes: int = 200 * 1024 * 1024
     ocr_dpi: int = 300
     ocr_languages: str = "chi_sim+eng"
+    ocr_page_timeout_seconds: float = 120.0  # a page Tesseract cannot finish in this is left empty
     ocr_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     min_text_chars_per_page: int = 20  # fewer usable chars than this => the page is OCR'd
+    ocr_cache_dir: Path | None = None  # OCR results by page-image hash; None: no cache
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,10 @@ def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) 
                 Path(workdir),
                 limits.ocr_workers,
                 on_page,
-                options=OcrOptions(languages=limits.ocr_languages),
+                options=OcrOptions(
+                    languages=limits.ocr_languages, timeout_seconds=limits.ocr_page_timeout_seconds
+                ),
+                cache_dir=limits.ocr_cache_dir,
             ) as pool,
         ):
             text_pages: dict[int, ExtractedPage] = {}

@@ -1,0 +1,125 @@
+"""Every endpoint × every role × own/other department × clearance, against the contract.
+
+The expectations come from one table and a small oracle written from CONTRACT.md's words,
+independent of archive/permissions.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.samples import CREDIT_CODE, text_pdf
+
+OWN, OTHER = "采购部", "销售部"
+RANK = {"public": 0, "internal": 1, "secret": 2, "confidential": 3}
+DOCUMENT_LEVEL, DOCUMENT_DEPARTMENT = "secret", OWN
+
+
+@dataclass(frozen=True)
+class Who:
+    role: str
+    department: str
+    clearance: str
+
+    @property
+    def sub(self) -> str:
+        return f"{self.role}-{self.department}-{self.clearance}"
+
+    def sees_document(self) -> bool:
+        # CONTRACT.md: clearance reaches the level, and archive-wide role, own department, or public.
+        return RANK[self.clearance] >= RANK[DOCUMENT_LEVEL] and (
+            self.role in ("archivist", "compliance", "admin") or self.department == DOCUMENT_DEPARTMENT
+        )
+
+    def sees_partner(self) -> bool:
+        return self.role in ("archivist", "compliance", "admin") or self.department == OWN or self.sees_document()
+
+    def is_(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+USERS = [Who(r, d, c) for r, d, c in itertools.product(
+    ("staff", "archivist", "compliance", "admin"), (OWN, OTHER), ("internal", "confidential"))]
+
+# method, path, body, expected status for a user, and for listings whether the document shows.
+Row = tuple[str, str, dict | None, Callable[[Who], int], Callable[[Who], bool] | None]
+TABLE: list[Row] = [
+    ("GET", "/documents/{doc}", None, lambda u: 200 if u.sees_document() else 404, None),
+    ("GET", "/documents/{doc}/content", None, lambda u: 200 if u.sees_document() else 404, None),
+    ("PATCH", "/documents/{doc}", {"title": "框架采购合同（修订）"},
+     lambda u: (200 if u.sees_document() else 404) if u.is_("archivist", "admin") else 403, None),
+    ("POST", "/documents/{doc}/retry", None,
+     lambda u: (409 if u.sees_document() else 404) if u.is_("archivist", "admin") else 403, None),
+    ("GET", "/partners/{partner}", None, lambda u: 200 if u.sees_partner() else 404, None),
+    ("PATCH", "/partners/{partner}", {"remarks": "年审已完成"}, lambda u: 200 if u.sees_partner() else 404, None),
+    ("GET", "/partners", None, lambda u: 200, lambda u: u.sees_partner()),
+    ("GET", "/search?q=合同条款", None, lambda u: 200, lambda u: u.sees_document()),
+    ("GET", f"/lookup?license_no={CREDIT_CODE}", None, lambda u: 200 if u.sees_partner() else 404, None),
+    ("GET", "/compliance/expiring?within_days=3650", None, lambda u: 200, lambda u: u.sees_document()),
+    ("GET", "/catalogue", None, lambda u: 200, lambda u: u.sees_document()),
+    ("GET", "/audit", None, lambda u: 200 if u.is_("archivist", "admin") else 403, None),
+    ("GET", "/reports/partners?format=csv", None,
+     lambda u: 200 if u.is_("archivist", "compliance", "admin") else 403, None),
+    ("GET", "/reports/annual-review?year=2026", None,
+     lambda u: 200 if u.is_("archivist", "compliance", "admin") else 403, None),
+    ("GET", "/reports/partners/{partner}/registration-form", None, lambda u: 200 if u.sees_partner() else 404, None),
+    ("GET", "/destruction-requests", None, lambda u: 200 if u.is_("archivist", "admin") else 403, None),
+    ("GET", "/destruction-records", None, lambda u: 200 if u.is_("archivist", "compliance", "admin") else 403, None),
+    ("GET", "/destruction-eligible", None, lambda u: 200 if u.is_("archivist", "admin") else 403, None),
+    ("POST", "/destruction-requests", {"document_ids": ["{spare}"], "reason": "保管期满"},
+     lambda u: 201 if u.is_("archivist") else 403, None),
+    ("POST", "/partners/{partner}/ratings", {"rating": "B", "rated_on": "2026-07-01", "reason": "年度评审"},
+     lambda u: 201 if u.is_("archivist", "compliance", "admin") else 403, None),
+    ("GET", "/borrow-requests", None, lambda u: 200, None),
+    ("POST", "/borrow-requests", {"document_ids": ["{doc}"], "reason": "核对合同", "days": 3}, lambda u: 201, None),
+]
+
+
+@pytest.fixture
+def world(tmp_path, client, upload, run_worker, make_caller, create_partner):  # type: ignore[no-untyped-def]
+    partner = create_partner("福建省闽江供应链管理有限公司", OWN, credit_code=CREDIT_CODE)
+    office = make_caller("matrix.office", roles="archivist", clearance="confidential")
+    expires = (datetime.now(UTC).date() + timedelta(days=100)).isoformat()
+    doc = upload(office, text_pdf(tmp_path / "a.pdf", ["框架采购合同\n本合同条款经双方协商一致订立。"]),
+                 partner_id=partner["id"], confidentiality=DOCUMENT_LEVEL, expires_on=expires).json()["id"]
+    spare = upload(office, text_pdf(tmp_path / "b.pdf", ["备用文档"]), partner_id=partner["id"],
+                   confidentiality="internal").json()["id"]
+    run_worker()
+    callers = {u: make_caller(u.sub, roles=u.role, departments=u.department, clearance=u.clearance) for u in USERS}
+    return {"doc": doc, "spare": spare, "partner": partner["id"]}, callers
+
+
+def _fill(template: str, ids: dict[str, str]) -> str:
+    return template.format(**ids) if "{" in template else template
+
+
+def _fill_body(body: dict | None, ids: dict[str, str]) -> dict | None:
+    if body is None:
+        return None
+    return {key: [_fill(item, ids) for item in value] if isinstance(value, list) else value
+            for key, value in body.items()}
+
+
+def test_authorization_matrix(client, world) -> None:
+    ids, callers = world
+    checked = 0
+    mismatches = []
+    for (method, path, body, expected, listed), user in itertools.product(TABLE, USERS):
+        url = "/api/v1" + _fill(path, ids)
+        response = client.request(method, url, json=_fill_body(body, ids), headers=callers[user].headers)
+        want = expected(user)
+        if response.status_code != want:
+            mismatches.append(f"{method} {path} as {user.sub}: {response.status_code} != {want}: {response.text[:120]}")
+        elif listed is not None:
+            shows = (ids["partner"] if path == "/partners" else ids["doc"]) in response.text
+            if shows != listed(user):
+                mismatches.append(f"{method} {path} as {user.sub}: shows={shows}, want {listed(user)}")
+        checked += 1
+    assert not mismatches, "\n".join(mismatches)
+    assert checked == len(TABLE) * len(USERS)
+    print(f"authorization matrix: {checked} cases")
