@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.auth import AuthenticationError, resolve_user
+from archive.db import session_scope
 from archive.errors import Forbidden
 from archive.jobs import JobQueue
 from archive.permissions import User
@@ -29,15 +30,9 @@ def get_session_factory(request: Request) -> sessionmaker[Session]:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    session = request.app.state.session_factory()
-    try:
+    """One transaction per request: committed when the route succeeds, rolled back if not."""
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_es(request: Request) -> Elasticsearch:

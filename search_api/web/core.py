@@ -20,6 +20,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from archive.auth import AuthenticationError, resolve_user
+from archive.db import session_scope
 from archive.errors import (
     Conflict,
     DomainError,
@@ -57,16 +58,9 @@ def web_settings(request: Request) -> Settings:
 
 def web_session(request: Request) -> Iterator[Session]:
     """A session kept on the request, so an error page can roll back what the page began."""
-    session = request.app.state.session_factory()
-    request.state.db = session
-    try:
+    with session_scope(request.app.state.session_factory) as session:
+        request.state.db = session
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 WebSettings = Annotated[Settings, Depends(web_settings)]
