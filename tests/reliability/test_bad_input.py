@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,21 +80,25 @@ CORPUS: list[tuple[str, Callable[[Path], Path], str, int | str]] = [
     ("zip-bomb docx", lambda d: samples.docx_bomb(d / "a.docx"), "炸弹.docx", "docx_bomb"),
     ("xxe docx", lambda d: samples.xxe_docx(d / "a.docx"), "外部实体.docx", "indexed"),
     ("macro docx", _macro_docx, "宏.docx", "corrupt"),
-    ("too many pages", lambda d: _pages_pdf(d / "a.pdf", 60), "六十页.pdf", "too_many_pages"),
+    ("2,000 pages", lambda d: _pages_pdf(d / "a.pdf", 2000), "两千页.pdf", "too_many_pages"),
     ("not an image", lambda d: samples.not_an_image(d / "a.png"), "损坏.png", 415),
 ]
 
 
 @pytest.fixture
 def strict(tmp_path: Path, es_url: str, settings: Settings):  # type: ignore[no-untyped-def]
-    """The service with low limits, so that a 60-page PDF is already too long."""
-    limited = settings.model_copy(update={"max_pages": 50})
+    """The service with a 1,000-page limit, so that the 2,000-page PDF is refused."""
+    limited = settings.model_copy(update={"max_pages": 1000})
     upgrade_database(limited.resolved_database_url)
     with TestClient(create_app(limited), raise_server_exceptions=False) as client:
         yield limited, client
 
 
-def test_every_bad_input_ends_refused_or_failed_with_a_reason(tmp_path, strict, make_caller) -> None:
+# Generated afresh by every run, and left there to look at (the folder is not committed).
+CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "bad"
+
+
+def test_every_bad_input_ends_refused_or_failed_with_a_reason(strict, make_caller) -> None:
     from archive.jobs import JobQueue
     from ingest.worker import attach, build_context
 
@@ -108,8 +113,9 @@ def test_every_bad_input_ends_refused_or_failed_with_a_reason(tmp_path, strict, 
     attach(queue, build_context(settings), settings)
     outcomes: dict[str, object] = {}
     for name, make, filename, expected in CORPUS:
-        folder = tmp_path / re.sub(r"\W", "_", name)
-        folder.mkdir()
+        folder = CORPUS_DIR / re.sub(r"\W", "_", name)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
         path = make(folder)
         with path.open("rb") as stream:
             response = client.post(
