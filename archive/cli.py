@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -167,6 +168,30 @@ def worker() -> None:
     """Run one ingest worker (several may run side by side)."""
     _prepare(get_settings())
     os.execv(sys.executable, [sys.executable, "-m", "ingest.worker"])
+
+
+@app.command("import")
+def import_(
+    directory: Annotated[Path, typer.Argument(help="directory of PDF, DOCX, PNG, JPEG and TIFF files")],
+    partner: Annotated[
+        str | None,
+        typer.Option(help="partner id or archive number for every file; default: DIR/<partner>/…"),
+    ] = None,
+    doc_type: Annotated[
+        str, typer.Option(help="type of files not under a directory named after a type")
+    ] = "other",
+    confidentiality: Annotated[
+        str, typer.Option(help="public, internal, secret or confidential")
+    ] = "internal",
+    user: Annotated[str, typer.Option(help="recorded as the uploader")] = "import",
+    jobs: Annotated[int, typer.Option(help="extraction processes; 0: one per core")] = 0,
+) -> None:
+    """Import a whole archive: extraction in a process pool, bulk indexing, one refresh."""
+    _prepare(get_settings())
+    arguments = [str(directory), "--doc-type", doc_type, "--confidentiality", confidentiality]
+    arguments += ["--user", user, "--jobs", str(jobs), *(["--partner", partner] if partner else [])]
+    # By module name: the CLI lives in the domain package and never imports the worker.
+    os.execv(sys.executable, [sys.executable, "-m", "ingest.bulk_import", *arguments])
 
 
 def _prepare(settings: Settings) -> None:

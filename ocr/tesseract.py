@@ -59,6 +59,8 @@ class OcrOptions:
     languages: str = "chi_sim+eng"
     psm: int = 3
     timeout_seconds: float = 120.0
+    # Only these characters may be recognised (Tesseract's tessedit_char_whitelist); None: all.
+    char_whitelist: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def ocr_image_file(path: Path, options: OcrOptions = _DEFAULT_OPTIONS) -> OcrRes
                 str(output_base),
                 extension="txt",
                 lang=options.languages,
-                config=f"--psm {options.psm} -c tessedit_create_tsv=1",
+                config=f"--psm {options.psm} -c tessedit_create_tsv=1{_whitelist(options)}",
                 timeout=options.timeout_seconds,
             ),
         )
@@ -162,6 +164,15 @@ def _guarded(path: Path, options: OcrOptions, call: Callable[[], T]) -> T:
         raise OcrError(
             f"Tesseract 处理 {path.name} 超过 {options.timeout_seconds:g} 秒 (tesseract timed out)"
         ) from error
+
+
+def _whitelist(options: OcrOptions) -> str:
+    if options.char_whitelist is None:
+        return ""
+    # pytesseract splits the config like a shell would: blanks and quotes would break it apart.
+    if any(char.isspace() or char in "'\"\\" for char in options.char_whitelist):
+        raise ValueError(f"char_whitelist cannot hold blanks or quotes: {options.char_whitelist!r}")
+    return f" -c tessedit_char_whitelist={options.char_whitelist}"
 
 
 def _tidy(text: str) -> str:

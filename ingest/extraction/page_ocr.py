@@ -12,6 +12,7 @@ from types import TracebackType
 from PIL import Image
 
 from ingest.extraction.model import ExtractedPage, ExtractionError, PageDone
+from ingest.extraction.ocr_cache import OcrCache
 from ocr import OcrError, OcrOptions, OcrResult, detect_orientation, ocr_image_file
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class PageOcrPool:
         on_page: PageDone | None,
         options: OcrOptions | None = None,
         fix_orientation: bool = False,
+        cache_dir: Path | None = None,
     ) -> None:
         self._workdir = workdir
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="page-ocr")
@@ -67,6 +69,9 @@ class PageOcrPool:
         self._on_page = on_page
         self._options = options or OcrOptions()
         self._fix_orientation = fix_orientation
+        self._cache = (
+            OcrCache(cache_dir, self._options, fix_orientation=fix_orientation) if cache_dir else None
+        )
         self._in_flight: dict[Future[ExtractedPage], int] = {}
         self.pages: dict[int, ExtractedPage] = {}
         self.failures: list[_Failure] = []
@@ -131,9 +136,15 @@ class PageOcrPool:
 
     def _ocr_page(self, number: int, image_path: Path) -> ExtractedPage:
         try:
-            result = ocr_image_file(image_path, self._options)
-            if self._fix_orientation and (result.confidence or 0) < _SUSPECT_ORIENTATION_BELOW:
-                result = self._upright_result(number, image_path, result)
+            # Keyed by the image as rendered, before any turning: the same page gives the same key.
+            key = self._cache.key(image_path) if self._cache else None
+            result = self._cache.get(key) if self._cache and key else None
+            if result is None:
+                result = ocr_image_file(image_path, self._options)
+                if self._fix_orientation and (result.confidence or 0) < _SUSPECT_ORIENTATION_BELOW:
+                    result = self._upright_result(number, image_path, result)
+                if self._cache and key:
+                    self._cache.put(key, result)
         finally:
             image_path.unlink(missing_ok=True)
         return ExtractedPage(number=number, text=result.text, source="ocr", ocr_confidence=result.confidence)

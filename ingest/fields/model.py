@@ -26,6 +26,9 @@ _CHINESE_NAMES = {
     "certificate_no": "证书编号",
 }
 
+# How a problem says the field was read more than once with different values.
+CONFLICTING = "读到多个不一致的值"
+
 
 @dataclass(frozen=True)
 class FieldValue:
@@ -40,6 +43,8 @@ class FieldValue:
     source: Literal["extracted"] = "extracted"
     corrected: bool = False  # an OCR slip repaired by the check character
     raw: str | None = None
+    # "text": read from the page text; "second_pass": from a targeted OCR re-read of the page
+    method: Literal["text", "second_pass"] = "text"
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,7 @@ class Collector:
             if len(distinct) == 1:
                 fields[name] = values[0]
             else:
-                problems[name] = (
-                    f"读到多个不一致的值: {' / '.join(distinct)} (conflicting values, none reported)"
-                )
+                problems[name] = f"{CONFLICTING}: {' / '.join(distinct)} (conflicting values, none reported)"
         for name in self.expected:
             if name not in fields and name not in problems:
                 problems[name] = self.reasons.get(
