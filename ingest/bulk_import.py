@@ -32,6 +32,7 @@ from sqlalchemy.orm import selectinload
 from archive.audit import record_event
 from archive.compliance import apply_supersession
 from archive.db import session_scope
+from archive.documents import safe_filename
 from archive.errors import UnsupportedFile
 from archive.filetypes import identify_upload
 from archive.models import Document, Partner
@@ -163,7 +164,7 @@ def _record_batch(
                 confidentiality=options.confidentiality.value,
                 department=partner.department,
                 title=path.stem[:300],
-                original_filename=path.name[-200:],
+                original_filename=safe_filename(path.name),
                 media_type=kind.media_type,
                 size_bytes=size,
                 sha256=sha256,
