@@ -16,7 +16,6 @@ from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import AccessGrant, DestructionRecord, DestructionRequest, Document, DocumentPage
 from archive.permissions import User
 from archive.search_index import delete_document
-from archive.storage import OriginalStore
 
 
 def _documents(session: Session, document_ids: list[str]) -> list[Document]:
@@ -108,7 +107,6 @@ def execute(
     request_id: str,
     es: Elasticsearch,
     index_prefix: str,
-    store: OriginalStore,
 ) -> tuple[DestructionRequest, list[str]]:
     """Destroy an approved request's documents; returns the originals to delete after commit."""
     if not user.has_role("archivist"):

@@ -8,6 +8,7 @@ Indexing uses the document id, so doing it twice never duplicates it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -275,7 +276,7 @@ def fail_document(ctx: WorkerContext, document_id: str, *, reason: str, message:
     log.warning("document.failed", document_id=document_id, reason=reason, error=message)
 
 
-def requeue_abandoned(ctx: WorkerContext, *, enqueue, stale_after: timedelta) -> int:  # type: ignore[no-untyped-def]
+def requeue_abandoned(ctx: WorkerContext, *, enqueue: Callable[[str], None], stale_after: timedelta) -> int:
     """Put back on the queue what a dead worker or a lost message left behind."""
     now = _now()
     with session_scope(ctx.session_factory) as session:

@@ -212,8 +212,8 @@ def test_credit_codes_are_not_mistaken_for_id_numbers() -> None:
     assert mask_id_numbers("公民身份号码 35010219850612301X") == "公民身份号码 350102********301X"
 
 
-def test_the_three_faces_of_the_rule_agree() -> None:
-    """can_view_document and visibility_filter decide alike for every case of the table."""
+def test_the_object_face_follows_the_rule_and_grants_reach_the_query() -> None:
+    """can_view_document on every level × department, and the grant as an ids clause in the query."""
     documents = [
         (f"d{i}", level, department)
         for i, (level, department) in enumerate(

@@ -61,7 +61,7 @@ def execute_destruction(
 ) -> DestructionRequestOut:
     """Destroy the approved documents: index, lookups and storage; the records stay."""
     request, unreferenced = service.execute(
-        session, user=user, request_id=request_id, es=es, index_prefix=settings.es_index_prefix, store=store
+        session, user=user, request_id=request_id, es=es, index_prefix=settings.es_index_prefix
     )
     session.commit()
     # Files go only once the record of their destruction is safely committed.
