@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from archive.db import session_scope
 from archive.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+# Past this an entry waiting for the write lock fails its request rather than hang it.
+WRITE_TIMEOUT_SECONDS = 60
 
 
 def _digest(
@@ -49,22 +53,62 @@ def _digest(
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
-def _advance_head(session: Session) -> tuple[int, str]:
-    """Claim the next sequence number; the row lock makes concurrent writers queue up."""
+def _advance_head(session: Session, count: int) -> tuple[int, str]:
+    """Claim `count` sequence numbers; the row lock makes concurrent writers queue up.
+
+    Returns the first number claimed and the hash of the entry before it.
+    """
     bumped = session.execute(
         update(AuditHead)
         .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
+        .values(seq=AuditHead.seq + count)
         .returning(AuditHead.seq, AuditHead.hash)
     ).one_or_none()
     if bumped is not None:
-        return bumped.seq, bumped.hash
+        return bumped.seq - count + 1, bumped.hash
     try:
         with session.begin_nested():
-            session.add(AuditHead(id=1, seq=1, hash=GENESIS))
+            session.add(AuditHead(id=1, seq=count, hash=GENESIS))
         return 1, GENESIS
     except IntegrityError:
-        return _advance_head(session)
+        return _advance_head(session, count)
+
+
+@dataclass(frozen=True)
+class Event:
+    user: str
+    action: str
+    target: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def record_events(session: Session, events: list[Event]) -> None:
+    """Append entries in order, chained; they commit with the caller's transaction."""
+    if not events:
+        return
+    seq, prev_hash = _advance_head(session, len(events))
+    rows = []
+    for event in events:
+        at = datetime.now(UTC)
+        body = event.details or {}
+        digest = _digest(
+            prev_hash, seq=seq, at=at, user=event.user, action=event.action, target=event.target, details=body
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "user": event.user,
+                "action": event.action,
+                "target": event.target,
+                "details": body,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        seq, prev_hash = seq + 1, digest
+    session.execute(insert(AuditEntry), rows)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=prev_hash))
 
 
 def record_event(
@@ -74,26 +118,80 @@ def record_event(
     action: str,
     target: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one entry; it commits with the caller's transaction."""
-    seq, prev_hash = _advance_head(session)
-    at = datetime.now(UTC)
-    body = details or {}
-    digest = _digest(prev_hash, seq=seq, at=at, user=user, action=action, target=target, details=body)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        user=user,
-        action=action,
-        target=target,
-        details=body,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
-    session.flush()
-    return entry
+    record_events(session, [Event(user, action, target, details)])
+
+
+@dataclass
+class _Pending:
+    event: Event
+    ready: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    error: BaseException | None = None
+
+
+class AuditWriter:
+    """Records the entries of read-only requests (searches, lookups) by group commit.
+
+    A read has no transaction of its own to join, and one write transaction per search
+    makes concurrent searches queue for the database's write lock (SQLite's busy handler
+    sleeps between retries). Instead the caller that finds no write in progress writes its
+    own entry at once, in its own thread; entries arriving meanwhile wait, and the first of
+    them then writes all of them in one transaction. `record()` returns only once its entry
+    is committed, so no answer leaves without its record, and a failed write fails the
+    request.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], *, max_batch: int = 256) -> None:
+        self._session_factory = session_factory
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._waiting: list[_Pending] = []
+        self._writing = False
+        self._closed = False
+
+    def record(
+        self, *, user: str, action: str, target: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        pending = _Pending(Event(user, action, target, details))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("audit writer is closed")
+            self._waiting.append(pending)
+            if not self._writing:
+                self._writing = pending.leads = True
+        if not pending.leads and not pending.ready.wait(WRITE_TIMEOUT_SECONDS):
+            raise TimeoutError("审计记录写入超时 (the audit entry was not written in time)")
+        if pending.leads:
+            self._write_waiting()
+        if pending.error is not None:
+            raise pending.error
+
+    def close(self) -> None:
+        """Refuse new entries; those already waiting are written by their callers."""
+        with self._lock:
+            self._closed = True
+
+    def _write_waiting(self) -> None:
+        with self._lock:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+        try:
+            with session_scope(self._session_factory) as session:
+                record_events(session, [item.event for item in batch])
+        except BaseException as exc:  # every caller in the batch learns its record was not kept
+            for item in batch:
+                item.error = exc
+        finally:
+            with self._lock:
+                if self._waiting:  # the next caller in line writes the next batch
+                    self._waiting[0].leads = True
+                    self._waiting[0].ready.set()
+                else:
+                    self._writing = False
+            for item in batch:
+                item.ready.set()
 
 
 @dataclass(frozen=True)

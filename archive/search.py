@@ -9,9 +9,8 @@ from datetime import date
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch
-from sqlalchemy.orm import Session
 
-from archive.audit import record_event
+from archive.audit import AuditWriter
 from archive.errors import InvalidInput, ServiceUnavailable
 from archive.permissions import User, mask_id_numbers, sees_id_numbers, visibility_filter
 from archive.schemas import SearchHit, SearchResponse
@@ -126,7 +125,7 @@ def _plain_words(text: str) -> str:
 
 def search_documents(
     es: Elasticsearch,
-    session: Session,
+    audit: AuditWriter,
     *,
     prefix: str,
     user: User,
@@ -180,8 +179,7 @@ def search_documents(
         for name, agg in response["aggregations"].items()
     }
     total = response["hits"]["total"]["value"]
-    record_event(
-        session,
+    audit.record(
         user=user.sub,
         action="search",
         details={

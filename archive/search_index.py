@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, ConnectionError, Elasticsearch, NotFoundError, helpers
+from elasticsearch.serializer import OrjsonSerializer
 
 from archive.errors import ServiceUnavailable
 from archive.models import Document
@@ -32,6 +33,8 @@ PAGE_SEPARATOR = "\n\f\n"
 def make_client(settings: Settings) -> Elasticsearch:
     """A client for the configured cluster, or the local node."""
     options: dict[str, Any] = {
+        # orjson parses the engine's answers (hits, highlights, facets) several times faster.
+        "serializer": OrjsonSerializer(),
         "request_timeout": settings.es_request_timeout,
         "retry_on_timeout": False,
         "max_retries": 1,

@@ -16,6 +16,7 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from archive.audit import AuditWriter
 from archive.db import make_engine, make_session_factory
 from archive.models import Document
 from archive.permissions import User
@@ -88,12 +89,12 @@ def direct_bodies(es: Elasticsearch, prefix: str, data_dir: Path) -> list[dict[s
     engine = make_engine(settings.resolved_database_url)
     recorder = _Recorder(es)
     bodies = []
-    with make_session_factory(engine)() as session:
-        for user, (q, filters) in _pairs(_users()):
-            search_documents(recorder, session, prefix=prefix, user=user, q=q,  # type: ignore[arg-type]
-                             filters=SearchFilters(**filters), page=1, size=20)
-            bodies.append(recorder.body)
-        session.rollback()
+    audit = AuditWriter(make_session_factory(engine))
+    for user, (q, filters) in _pairs(_users()):
+        search_documents(recorder, audit, prefix=prefix, user=user, q=q,  # type: ignore[arg-type]
+                         filters=SearchFilters(**filters), page=1, size=20)
+        bodies.append(recorder.body)
+    audit.close()
     engine.dispose()
     return bodies  # type: ignore[return-value]
 

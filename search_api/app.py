@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 
+from archive.audit import AuditWriter
 from archive.db import make_engine, make_session_factory
 from archive.jobs import JobQueue
 from archive.logging import configure_logging
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         es = make_client(settings)
         app.state.settings = settings
         app.state.session_factory = make_session_factory(engine)
+        app.state.audit = AuditWriter(app.state.session_factory)
         app.state.es = es
         app.state.queue = JobQueue(settings)
         app.state.store = OriginalStore(settings.originals_dir)
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Uploads must still be accepted; the index is created when the engine answers.
             log.warning("elasticsearch.unavailable_at_start", error=str(exc))
         yield
+        app.state.audit.close()
         es.close()
         engine.dispose()
 

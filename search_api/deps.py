@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive.audit import AuditWriter
 from archive.auth import AuthenticationError, resolve_user
 from archive.db import session_scope
 from archive.errors import Forbidden
@@ -21,11 +22,13 @@ from archive.storage import OriginalStore
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The accessors below are `async` only so that FastAPI calls them inline: a plain `def`
+# dependency costs a hop through the thread pool on every request.
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
     return request.app.state.session_factory
 
 
@@ -35,16 +38,20 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_es(request: Request) -> Elasticsearch:
+async def get_es(request: Request) -> Elasticsearch:
     return request.app.state.es
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
     return request.app.state.queue
 
 
-def get_store(request: Request) -> OriginalStore:
+async def get_store(request: Request) -> OriginalStore:
     return request.app.state.store
+
+
+async def get_audit_writer(request: Request) -> AuditWriter:
+    return request.app.state.audit
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -53,6 +60,7 @@ SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory
 EsDep = Annotated[Elasticsearch, Depends(get_es)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
 StoreDep = Annotated[OriginalStore, Depends(get_store)]
+AuditWriterDep = Annotated[AuditWriter, Depends(get_audit_writer)]
 
 
 def get_current_user(

@@ -332,3 +332,48 @@ def test_every_action_is_audited_and_the_chain_holds(client, settings, office) -
     )
     assert broken.returncode == 1
     assert "altered" in broken.stderr
+
+
+def test_searches_audited_together_each_committed_before_its_answer(settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from archive.audit import AuditWriter, verify_chain
+    from archive.db import make_engine, make_session_factory
+    from archive.models import AuditEntry
+
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+    writer = AuditWriter(factory)
+    queries = [f"采购合同 第{n}号" for n in range(64)]
+
+    def search_and_check(q: str) -> bool:
+        writer.record(user="zhang.wei", action="search", details={"q": q})
+        # The caller is answered only now: its entry must already be readable by anyone.
+        with factory() as session:
+            return session.query(AuditEntry).filter(AuditEntry.details["q"].as_string() == q).count() == 1
+
+    with ThreadPoolExecutor(16) as pool:
+        committed_before_answer = list(pool.map(search_and_check, queries))
+    writer.close()
+    assert all(committed_before_answer)
+    with factory() as session:
+        report = verify_chain(session)
+        seqs = [seq for (seq,) in session.query(AuditEntry.seq).order_by(AuditEntry.seq)]
+    assert report.intact and report.entries == 64
+    assert seqs == list(range(1, 65))
+    engine.dispose()
+
+
+def test_a_search_whose_record_cannot_be_written_fails(settings) -> None:
+    from archive.audit import AuditWriter
+    from archive.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.resolved_database_url)
+    writer = AuditWriter(make_session_factory(engine))
+    with pytest.raises(Exception, match="not JSON serializable"):
+        writer.record(user="zhang.wei", action="search", details={"q": object()})
+    writer.record(user="zhang.wei", action="search", details={"q": "营业执照"})
+    writer.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.record(user="zhang.wei", action="search", details={"q": "营业执照"})
+    engine.dispose()

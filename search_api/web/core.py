@@ -52,7 +52,7 @@ class LoginRequired(Exception):
     """No valid session: the page sends the browser to the sign-in page."""
 
 
-def web_settings(request: Request) -> Settings:
+async def web_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -64,7 +64,7 @@ def search_page(
     )
     result = search_documents(
         request.app.state.es,
-        session,
+        request.app.state.audit,
         prefix=settings.es_index_prefix,
         user=user,
         q=q or None,
