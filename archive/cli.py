@@ -190,8 +190,11 @@ def import_(
     _prepare(get_settings())
     arguments = [str(directory), "--doc-type", doc_type, "--confidentiality", confidentiality]
     arguments += ["--user", user, "--jobs", str(jobs), *(["--partner", partner] if partner else [])]
-    # By module name: the CLI lives in the domain package and never imports the worker.
-    os.execv(sys.executable, [sys.executable, "-m", "ingest.bulk_import", *arguments])
+    # By module name: the CLI lives in the domain package and never imports the worker. Not
+    # `-m ingest.bulk_import`: pool processes would re-import that main module and everything
+    # it imports; with `-c` they import only what extraction needs.
+    entry = "import sys; from ingest.bulk_import import main; sys.exit(main(sys.argv[1:]))"
+    os.execv(sys.executable, [sys.executable, "-c", entry, *arguments])
 
 
 def _prepare(settings: Settings) -> None:

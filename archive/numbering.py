@@ -14,21 +14,26 @@ from archive.settings import Settings
 
 def next_value(session: Session, key: str) -> int:
     """The next number of a sequence, safe against concurrent writers."""
+    return next_values(session, key, 1)[0]
+
+
+def next_values(session: Session, key: str, count: int) -> range:
+    """The next `count` numbers of a sequence in one statement (a bulk import's batch)."""
     bumped = session.execute(
         update(ArchiveSequence)
         .where(ArchiveSequence.key == key)
-        .values(last_value=ArchiveSequence.last_value + 1)
+        .values(last_value=ArchiveSequence.last_value + count)
         .returning(ArchiveSequence.last_value)
     ).scalar_one_or_none()
     if bumped is not None:
-        return bumped
+        return range(bumped - count + 1, bumped + 1)
     try:
         with session.begin_nested():
-            session.add(ArchiveSequence(key=key, last_value=1))
-        return 1
+            session.add(ArchiveSequence(key=key, last_value=count))
+        return range(1, count + 1)
     except IntegrityError:
-        # Another writer created the sequence first; take the next number of theirs.
-        return next_value(session, key)
+        # Another writer created the sequence first; take the next numbers of theirs.
+        return next_values(session, key, count)
 
 
 def partner_archive_no(session: Session, *, settings: Settings, kind: str) -> str:
@@ -40,5 +45,9 @@ def partner_archive_no(session: Session, *, settings: Settings, kind: str) -> st
 
 def document_archive_no(session: Session, *, partner: Partner) -> str:
     """A document's number within its partner's archive: `GYS-2026-000123-0007`."""
-    seq = next_value(session, f"documents:{partner.id}")
-    return f"{partner.archive_no}-{seq:04d}"
+    return document_archive_nos(session, partner=partner, count=1)[0]
+
+
+def document_archive_nos(session: Session, *, partner: Partner, count: int) -> list[str]:
+    numbers = next_values(session, f"documents:{partner.id}", count)
+    return [f"{partner.archive_no}-{seq:04d}" for seq in numbers]

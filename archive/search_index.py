@@ -12,6 +12,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -157,7 +158,8 @@ def index_document(es: Elasticsearch, *, prefix: str, document: Document) -> Non
     The refresh makes `indexed` mean searchable. `wait_for` waited for the next scheduled
     refresh, ~1 s per document whatever its size, which capped a worker thread at about one
     document a second; refreshing the one shard now costs ~0.08 s (bench/, text pages/second).
-    Bulk imports index without it and refresh once (ingest/bulk_import.py).
+    Bulk imports index without it and refresh once (ingest/bulk_import.py). Every write
+    refreshes explicitly, none waits for a scheduled refresh: an import turns those off.
     """
     es.index(
         index=documents_alias(prefix),
@@ -173,7 +175,7 @@ def reindex_documents(es: Elasticsearch, *, prefix: str, documents: Iterable[Doc
         {"_index": documents_alias(prefix), "_id": doc.id, "_source": index_body(doc)} for doc in documents
     )
     try:
-        done, _errors = helpers.bulk(es, actions, refresh="wait_for", raise_on_error=True)
+        done, _errors = helpers.bulk(es, actions, refresh=True, raise_on_error=True)
     except Exception as exc:
         if is_unavailable(exc):
             raise ServiceUnavailable(
@@ -185,10 +187,27 @@ def reindex_documents(es: Elasticsearch, *, prefix: str, documents: Iterable[Doc
 
 def delete_document(es: Elasticsearch, *, prefix: str, document_id: str) -> None:
     try:
-        es.delete(index=documents_alias(prefix), id=document_id, refresh="wait_for")
+        es.delete(index=documents_alias(prefix), id=document_id, refresh=True)
     except NotFoundError:
         # Already absent from the index, which is the state asked for.
         return
+
+
+@contextmanager
+def scheduled_refresh_paused(es: Elasticsearch, *, prefix: str) -> Iterator[None]:
+    """No periodic refresh while a bulk import writes (fewer, larger segments; less merging),
+    then the index's own setting back and one refresh.
+
+    If the process dies inside, the setting stays off; nothing waits for a scheduled refresh
+    (every write refreshes explicitly), and the next import puts it back.
+    """
+    alias = documents_alias(prefix)
+    es.indices.put_settings(index=alias, settings={"refresh_interval": "-1"})
+    try:
+        yield
+    finally:
+        es.indices.put_settings(index=alias, settings={"refresh_interval": None})
+        es.indices.refresh(index=alias)
 
 
 def rebuild(

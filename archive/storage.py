@@ -74,20 +74,25 @@ class OriginalStore:
         Identical bytes already stored (another partner's copy) are reused, and then never
         removed on failure, since another record owns them.
         """
+        placed_here = self.place(staged)
         target = self.path_for(staged.sha256)
-        placed_here = False
-        if target.exists():
-            staged.path.unlink(missing_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged.path, target)
-            placed_here = True
         try:
             yield target
         except BaseException:
             if placed_here:
                 target.unlink(missing_ok=True)
             raise
+
+    def place(self, staged: StagedFile) -> bool:
+        """Move a staged file into place; True if these bytes were not stored before (the
+        caller then owns removing them if its record is not kept)."""
+        target = self.path_for(staged.sha256)
+        if target.exists():
+            staged.path.unlink(missing_ok=True)
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        return True
 
     def clean_staging(self, *, older_than_seconds: float) -> int:
         """Remove uploads left half-written by a process that died; returns how many."""

@@ -4,8 +4,9 @@ Years of scans arrive together. One upload at a time would pay, per document, a 
 queue round trip and an index refresh. Here files are recorded in batches, extracted in a
 process pool (one process per core, Tesseract's own threads off), and indexed with bulk
 requests and one refresh at the end. Every document still goes through the worker's
-stages: claim with a lease, extract, keep text and fields, index by id, supersession.
-A crash leaves documents `queued` or leased, which a worker takes up like any other.
+stages: a lease, extraction, text and fields kept, indexing by id, supersession.
+Files are recorded already leased to the import; if it dies, the leases run out and a worker
+takes the documents up like any other.
 """
 
 from __future__ import annotations
@@ -18,37 +19,51 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import ExitStack
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
 from elasticsearch import helpers
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from archive.audit import record_event
+from archive.audit import Event, record_events
 from archive.compliance import apply_supersession
 from archive.db import session_scope
 from archive.documents import safe_filename
 from archive.errors import UnsupportedFile
 from archive.filetypes import identify_upload
 from archive.models import Document, Partner
-from archive.numbering import document_archive_no
+from archive.numbering import document_archive_nos
 from archive.schemas import Confidentiality, DocType
-from archive.search_index import documents_alias, ensure_index, index_body, is_unavailable, reindex_documents
+from archive.search_index import (
+    documents_alias,
+    ensure_index,
+    index_body,
+    is_unavailable,
+    reindex_documents,
+    scheduled_refresh_paused,
+)
 from archive.settings import Settings, get_settings
 from archive.storage import StagedFile
-from ingest.extraction import ExtractionError, ExtractionLimits, extract
-from ingest.pipeline import WorkerContext, fail_document, keep_text, read_fields
+from ingest.extraction import ExtractionError, ExtractionLimits
+from ingest.extraction.model import Extraction
+from ingest.fields import FieldExtraction
+from ingest.pipeline import WorkerContext, fail_document, store_text
+from ingest.reading import read_document, warm_up
 from ingest.worker import build_context
 
 log = structlog.get_logger(__name__)
 
-_RECORD_BATCH = 200
+# Small record batches keep the pool fed; index batches amortise a transaction and a bulk request.
+_RECORD_BATCH = 50
 _INDEX_BATCH = 200
+_IN_FLIGHT_PER_JOB = 64
 _CHUNK = 1024 * 1024
 _DOC_TYPES = {kind.value for kind in DocType}
 
@@ -62,7 +77,6 @@ class ImportReport:
     duplicates: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
-    taken_by_worker: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,31 +96,48 @@ def import_directory(settings: Settings, directory: Path, options: ImportOptions
     """Record, extract and index every supported file under `directory`."""
     ctx = build_context(settings)
     try:
-        return _import(ctx, settings, directory, options)
+        return _import(ctx, directory, options)
     finally:
         ctx.es.close()
 
 
-def _import(ctx: WorkerContext, settings: Settings, directory: Path, options: ImportOptions) -> ImportReport:
+def _import(ctx: WorkerContext, directory: Path, options: ImportOptions) -> ImportReport:
     report = ImportReport()
     files = sorted(path for path in directory.rglob("*") if path.is_file() and not _hidden(path, directory))
     if not files:
         return report
+    sources: dict[str, _Source] = {}
+    batches = iter([files[start : start + _RECORD_BATCH] for start in range(0, len(files), _RECORD_BATCH)])
+    # File copies release the GIL; more threads than this only contend for it.
+    io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import-io")
+    # One bulk request at a time, beside the loop that feeds the pool.
+    indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-index")
+
+    def record_next() -> list[str] | None:
+        batch = next(batches, None)
+        return None if batch is None else _record_batch(ctx, directory, batch, options, report, sources, io)
+
     # spawn, not fork: the parent holds connection pools and threads a fork would copy.
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=options.jobs, mp_context=spawn) as pool:
-        # The pool's processes start (and import) while this one records the files.
-        warming = [pool.submit(_process_ctx, settings) for _ in range(options.jobs)]
-        for start in range(0, len(files), _RECORD_BATCH):
-            _record_batch(ctx, directory, files[start : start + _RECORD_BATCH], options, report)
-        log.info("import.recorded", documents=len(report.recorded), duplicates=report.duplicates)
+    with io, indexer, ProcessPoolExecutor(max_workers=options.jobs, mp_context=spawn) as pool:
+        # The pool's processes start (and import) while this one records the first files.
+        warming = [pool.submit(warm_up) for _ in range(options.jobs)]
+        try:
+            ensure_index(ctx.es, prefix=ctx.index_prefix)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise ImportAborted(
+                f"搜索引擎不可用，未导入任何文件 (search engine unavailable; nothing was imported): {exc}"
+            ) from exc
+        first = record_next() or []
         for future in warming:
             future.result()
-        if report.recorded:
-            ensure_index(ctx.es, prefix=ctx.index_prefix)
-            _extract_and_index(ctx, pool, settings, report, options.jobs)
-            # One refresh for the whole import instead of one per document.
-            ctx.es.indices.refresh(index=documents_alias(ctx.index_prefix))
+        # One refresh for the whole import instead of one per document or per second.
+        with scheduled_refresh_paused(ctx.es, prefix=ctx.index_prefix):
+            # Files are recorded batch by batch while the pool extracts those already recorded.
+            _extract_and_index(ctx, pool, indexer, first, record_next, sources, report, options.jobs)
+        log.info("import.done", documents=len(report.recorded), duplicates=report.duplicates)
     return report
 
 
@@ -124,69 +155,172 @@ def _sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path
+    relative: str
+    partner: Partner
+    media_type: str
+    doc_type: str
+    sha256: str
+    size: int
+
+
 def _record_batch(
-    ctx: WorkerContext, root: Path, files: list[Path], options: ImportOptions, report: ImportReport
-) -> None:
-    """Keep the originals and record them `queued`, one transaction per batch."""
-    with ExitStack() as kept, session_scope(ctx.session_factory) as session:
-        partners: dict[str, Partner | None] = {}
-        for path in files:
-            relative = str(path.relative_to(root))
-            reference = options.partner or path.relative_to(root).parts[0]
-            if reference not in partners:
-                partners[reference] = session.scalars(
-                    select(Partner).where(or_(Partner.id == reference, Partner.archive_no == reference))
-                ).first()
-            partner = partners[reference]
-            if partner is None:
-                report.skipped.append((relative, f"unknown partner {reference!r}"))
-                continue
-            try:
-                kind = identify_upload(path, filename=path.name, declared_media_type=None)
-            except UnsupportedFile as error:
-                report.skipped.append((relative, str(error)))
-                continue
-            sha256, size = _sha256(path)
-            existing = session.scalars(
-                select(Document.id).where(Document.partner_id == partner.id, Document.sha256 == sha256)
-            ).first()
-            if existing is not None:  # also finds this batch's earlier files: they are flushed
-                report.duplicates += 1
-                continue
-            doc_type = next(
-                (part for part in reversed(path.relative_to(root).parts[:-1]) if part in _DOC_TYPES),
-                options.doc_type.value,
-            )
+    ctx: WorkerContext,
+    root: Path,
+    files: list[Path],
+    options: ImportOptions,
+    report: ImportReport,
+    sources: dict[str, _Source],
+    io: ThreadPoolExecutor,
+) -> list[str]:
+    """Keep the originals and record them, one transaction per batch; the new ids.
+
+    They are recorded already claimed by this import (`processing`, with a lease): a worker
+    leaves them alone unless this process dies and the lease runs out.
+    """
+    with session_scope(ctx.session_factory) as session:
+        candidates = _new_files(session, root, files, options, report, io)
+        lease_expires_at = datetime.now(UTC) + ctx.lease
+        numbers: dict[str, list[str]] = {}
+        for partner_id, group in _by_partner(candidates).items():
+            numbers[partner_id] = document_archive_nos(session, partner=group[0].partner, count=len(group))
+        documents = []
+        for candidate in candidates:
             document = Document(
-                partner_id=partner.id,
-                archive_no=document_archive_no(session, partner=partner),
-                doc_type=doc_type,
+                partner_id=candidate.partner.id,
+                archive_no=numbers[candidate.partner.id].pop(0),
+                doc_type=candidate.doc_type,
                 confidentiality=options.confidentiality.value,
-                department=partner.department,
-                title=path.stem[:300],
-                original_filename=safe_filename(path.name),
-                media_type=kind.media_type,
-                size_bytes=size,
-                sha256=sha256,
+                department=candidate.partner.department,
+                title=candidate.path.stem[:300],
+                original_filename=safe_filename(candidate.path.name),
+                media_type=candidate.media_type,
+                size_bytes=candidate.size,
+                sha256=candidate.sha256,
                 fields={},
                 field_provenance={},
-                status="queued",
+                status="processing",
+                lease_expires_at=lease_expires_at,
+                attempts=1,
                 uploaded_by=options.user,
             )
+            documents.append(document)
             session.add(document)
+        placed_here = _store_originals(ctx, candidates, io)
+        try:
             session.flush()
-            record_event(
+            record_events(
                 session,
-                user=options.user,
-                action="upload",
-                target=document.id,
-                details={"import": True, "filename": relative, "sha256": sha256, "size": size},
+                [
+                    Event(
+                        options.user,
+                        "upload",
+                        document.id,
+                        {"import": True, "filename": c.relative, "sha256": c.sha256, "size": c.size},
+                    )
+                    for document, c in zip(documents, candidates, strict=True)
+                ],
             )
-            kept.enter_context(ctx.store.keep(_staged_copy(ctx, path, sha256, size)))
-            report.recorded.append(document.id)
-        session.flush()
-        # Commit inside the ExitStack: a failed commit takes the newly placed originals back.
-        session.commit()
+            session.commit()
+        except BaseException:
+            # No record, no original: take back the files this batch placed.
+            for sha256 in placed_here:
+                ctx.store.remove(sha256)
+            raise
+    for document, candidate in zip(documents, candidates, strict=True):
+        original = ctx.store.path_for(candidate.sha256)
+        sources[document.id] = _Source(original, candidate.media_type, candidate.doc_type)
+    report.recorded += [document.id for document in documents]
+    return [document.id for document in documents]
+
+
+def _new_files(
+    session: Session,
+    root: Path,
+    files: list[Path],
+    options: ImportOptions,
+    report: ImportReport,
+    io: ThreadPoolExecutor,
+) -> list[_Candidate]:
+    """The batch's supported files of known partners, minus those already in the archive."""
+    partners: dict[str, Partner | None] = {}
+    known: list[tuple[Path, Partner]] = []
+    for path in files:
+        reference = options.partner or path.relative_to(root).parts[0]
+        if reference not in partners:
+            partners[reference] = session.scalars(
+                select(Partner).where(or_(Partner.id == reference, Partner.archive_no == reference))
+            ).first()
+        partner = partners[reference]
+        if partner is None:
+            report.skipped.append((str(path.relative_to(root)), f"unknown partner {reference!r}"))
+        else:
+            known.append((path, partner))
+    candidates: list[_Candidate] = []
+    for (path, partner), inspected in zip(known, io.map(_inspect, [path for path, _ in known]), strict=True):
+        relative = str(path.relative_to(root))
+        if isinstance(inspected, UnsupportedFile):
+            report.skipped.append((relative, str(inspected)))
+            continue
+        media_type, sha256, size = inspected
+        doc_type = next(
+            (part for part in reversed(path.relative_to(root).parts[:-1]) if part in _DOC_TYPES),
+            options.doc_type.value,
+        )
+        candidates.append(_Candidate(path, relative, partner, media_type, doc_type, sha256, size))
+    stored = set(
+        session.execute(
+            select(Document.partner_id, Document.sha256).where(
+                Document.partner_id.in_({c.partner.id for c in candidates}),
+                Document.sha256.in_({c.sha256 for c in candidates}),
+            )
+        ).tuples()
+    )
+    new = []
+    for candidate in candidates:
+        key = (candidate.partner.id, candidate.sha256)
+        if key in stored:  # the same bytes for the same partner: already archived, or twice here
+            report.duplicates += 1
+            continue
+        stored.add(key)
+        new.append(candidate)
+    return new
+
+
+def _inspect(path: Path) -> tuple[str, str, int] | UnsupportedFile:
+    """The file's type from its bytes, its SHA-256 and size; or why it is refused."""
+    try:
+        kind = identify_upload(path, filename=path.name, declared_media_type=None)
+    except UnsupportedFile as error:
+        return error
+    return (kind.media_type, *_sha256(path))
+
+
+def _by_partner(candidates: list[_Candidate]) -> dict[str, list[_Candidate]]:
+    groups: dict[str, list[_Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(candidate.partner.id, []).append(candidate)
+    return groups
+
+
+def _store_originals(ctx: WorkerContext, candidates: list[_Candidate], io: ThreadPoolExecutor) -> list[str]:
+    """Copy the files into the store, several at once (file-system work releases the GIL);
+    the SHA-256 of those not stored before. All placed, or none."""
+
+    def copy(candidate: _Candidate) -> bool:
+        return ctx.store.place(_staged_copy(ctx, candidate.path, candidate.sha256, candidate.size))
+
+    futures = [io.submit(copy, candidate) for candidate in candidates]
+    wait(futures)
+    placed = [c.sha256 for c, f in zip(candidates, futures, strict=True) if not f.exception() and f.result()]
+    failure = next((f.exception() for f in futures if f.exception()), None)
+    if failure is not None:
+        for sha256 in placed:
+            ctx.store.remove(sha256)
+        raise failure
+    return placed
 
 
 def _staged_copy(ctx: WorkerContext, path: Path, sha256: str, size: int) -> StagedFile:
@@ -197,102 +331,96 @@ def _staged_copy(ctx: WorkerContext, path: Path, sha256: str, size: int) -> Stag
     return StagedFile(path=Path(name), sha256=sha256, size=size)
 
 
+@dataclass(frozen=True)
+class _Source:
+    """What a pool process needs to read a recorded document: no database access there."""
+
+    path: Path
+    media_type: str
+    doc_type: str
+
+
 def _extract_and_index(
-    ctx: WorkerContext, pool: ProcessPoolExecutor, settings: Settings, report: ImportReport, jobs: int
+    ctx: WorkerContext,
+    pool: ProcessPoolExecutor,
+    indexer: ThreadPoolExecutor,
+    first: list[str],
+    record_next: Callable[[], list[str] | None],
+    sources: dict[str, _Source],
+    report: ImportReport,
+    jobs: int,
 ) -> None:
     # Each process OCRs its document's pages on its share of the cores.
     limits = replace(ctx.limits, ocr_workers=max(1, (os.cpu_count() or 1) // jobs))
-    waiting = list(reversed(report.recorded))
-    in_flight: dict[Future[tuple[int, int]], str] = {}
-    to_index: list[str] = []
+    waiting = deque(first)
+    more_files = True
+    in_flight: dict[Future[tuple[Extraction, FieldExtraction]], str] = {}
+    extracted: dict[str, tuple[Extraction, FieldExtraction]] = {}
+    indexing: list[Future[int]] = []
     last_renewal = time.monotonic()
     while True:
-        if len(in_flight) < jobs * 4 and waiting:
-            batch = [waiting.pop() for _ in range(min(len(waiting), jobs * 4))]
-            claimed = _claim_batch(ctx, batch)
-            report.taken_by_worker += len(batch) - len(claimed)
-            for document_id in claimed:
-                in_flight[pool.submit(_extract_and_keep, document_id, limits, settings)] = document_id
+        # Record the next files before the pool runs dry (a batch may be all duplicates).
+        while more_files and len(waiting) + len(in_flight) < 2 * jobs * _IN_FLIGHT_PER_JOB:
+            recorded = record_next()
+            more_files = recorded is not None
+            waiting.extend(recorded or [])
+        while waiting and len(in_flight) < jobs * _IN_FLIGHT_PER_JOB:
+            document_id = waiting.popleft()
+            in_flight[_submit(pool, document_id, sources[document_id], limits)] = document_id
         if not in_flight:
             break
         done, _ = wait(in_flight, timeout=30, return_when=FIRST_COMPLETED)
         for future in done:
             document_id = in_flight.pop(future)
-            if _kept(ctx, document_id, future, report):
-                to_index.append(document_id)
-        if len(to_index) >= _INDEX_BATCH:
-            _index_batch(ctx, to_index, report)
-            to_index = []
+            result = _result(ctx, document_id, future, report)
+            if result is not None:
+                extracted[document_id] = result
+        if len(extracted) >= _INDEX_BATCH:
+            indexing.append(indexer.submit(_index_kept, ctx, _keep(ctx, extracted, report)))
+            extracted = {}
+        report.indexed += _indexed_so_far(indexing)
         if time.monotonic() - last_renewal > ctx.lease.total_seconds() / 3:
-            _renew(ctx, list(in_flight.values()))
+            _renew(ctx, [*in_flight.values(), *waiting, *extracted])
             last_renewal = time.monotonic()
-    if to_index:
-        _index_batch(ctx, to_index, report)
+    if extracted:
+        indexing.append(indexer.submit(_index_kept, ctx, _keep(ctx, extracted, report)))
+    wait(indexing)
+    report.indexed += _indexed_so_far(indexing)
 
 
-def _claim_batch(ctx: WorkerContext, document_ids: list[str]) -> list[str]:
-    """Claim waiting documents as a worker would, many in one statement; returns those now ours."""
-    with session_scope(ctx.session_factory) as session:
-        claimed = session.scalars(
-            update(Document)
-            .where(Document.id.in_(document_ids), Document.status == "queued")
-            .values(
-                status="processing",
-                lease_expires_at=datetime.now(UTC) + ctx.lease,
-                attempts=Document.attempts + 1,
-            )
-            .returning(Document.id)
-        ).all()
-    ours = set(claimed)
-    return [document_id for document_id in document_ids if document_id in ours]
+def _indexed_so_far(indexing: list[Future[int]]) -> int:
+    """Collect finished index batches (raising what one raised); how many documents they did."""
+    finished = [future for future in indexing if future.done()]
+    for future in finished:
+        indexing.remove(future)
+    return sum(future.result() for future in finished)
 
 
-_process_context: WorkerContext | None = None
+def _submit(
+    pool: ProcessPoolExecutor, document_id: str, source: _Source, limits: ExtractionLimits
+) -> Future[tuple[Extraction, FieldExtraction]]:
+    """The worker's extraction and field reading in a pool process, nothing else."""
+    return pool.submit(
+        read_document, document_id, source.doc_type, source.path, source.media_type, limits=limits
+    )
 
 
-def _process_ctx(settings: Settings) -> None:
-    """The pool process's own database engine and store, made once."""
-    global _process_context
-    if _process_context is None:
-        _process_context = build_context(settings)
-
-
-def _extract_and_keep(document_id: str, limits: ExtractionLimits, settings: Settings) -> tuple[int, int]:
-    """In a pool process: extract, then keep text and fields as the worker does; (pages, OCR pages)."""
-    _process_ctx(settings)
-    ctx = _process_context
-    assert ctx is not None
-    with session_scope(ctx.session_factory) as session:
-        document = session.get(Document, document_id)
-        assert document is not None
-        path, media_type, doc_type = (
-            ctx.store.path_for(document.sha256),
-            document.media_type,
-            document.doc_type,
-        )
-    extraction = extract(path, media_type, limits=limits)
-    fields = read_fields(document_id, doc_type, extraction, path=path, media_type=media_type)
-    keep_text(ctx, document_id, extraction, fields)
-    return len(extraction.pages), extraction.ocr_pages
-
-
-def _kept(
-    ctx: WorkerContext, document_id: str, future: Future[tuple[int, int]], report: ImportReport
-) -> bool:
+def _result(
+    ctx: WorkerContext,
+    document_id: str,
+    future: Future[tuple[Extraction, FieldExtraction]],
+    report: ImportReport,
+) -> tuple[Extraction, FieldExtraction] | None:
     try:
-        pages, ocr_pages = future.result()
+        return future.result()
     except ExtractionError as error:
         fail_document(ctx, document_id, reason=error.reason, message=str(error))
         report.failed.append((document_id, str(error)))
-        return False
     except Exception as error:
         message = f"处理失败 (processing failed): {type(error).__name__}: {error}"
         fail_document(ctx, document_id, reason="internal_error", message=message)
         report.failed.append((document_id, message))
-        return False
-    report.pages += pages
-    report.ocr_pages += ocr_pages
-    return True
+    return None
 
 
 def _renew(ctx: WorkerContext, document_ids: list[str]) -> None:
@@ -304,34 +432,60 @@ def _renew(ctx: WorkerContext, document_ids: list[str]) -> None:
         )
 
 
-def _index_batch(ctx: WorkerContext, document_ids: list[str], report: ImportReport) -> None:
-    """Index a batch with one bulk request (no refresh), then mark it indexed."""
-    alias = documents_alias(ctx.index_prefix)
+def _keep(
+    ctx: WorkerContext, extracted: dict[str, tuple[Extraction, FieldExtraction]], report: ImportReport
+) -> list[tuple[str, dict[str, Any]]]:
+    """Keep a batch's text and fields in one transaction (before indexing, as the worker does:
+    the text outlives a search engine outage); the index bodies of the documents kept."""
     with session_scope(ctx.session_factory) as session:
         documents = list(
             session.scalars(
                 select(Document)
-                .where(Document.id.in_(document_ids), Document.status == "processing")
+                .where(Document.id.in_(list(extracted)), Document.status == "processing")
                 .options(selectinload(Document.page_texts), selectinload(Document.partner))
             )
         )
-        actions = ({"_index": alias, "_id": doc.id, "_source": index_body(doc)} for doc in documents)
-        try:
-            helpers.bulk(ctx.es, actions, chunk_size=500, raise_on_error=True)
-        except Exception as exc:
-            if not is_unavailable(exc):
-                raise
-            session.rollback()
-            # The text is kept; a worker indexes these once the engine answers.
+        for document in documents:
+            extraction, fields = extracted[document.id]
+            store_text(document, extraction, fields)
+            report.pages += len(extraction.pages)
+            report.ocr_pages += extraction.ocr_pages
+        session.flush()
+        return [(document.id, index_body(document)) for document in documents]
+
+
+def _index_kept(ctx: WorkerContext, bodies: list[tuple[str, dict[str, Any]]]) -> int:
+    """Index a kept batch with one bulk request (no refresh) and mark it indexed; how many.
+
+    Runs beside the loop that feeds the pool, so that extraction goes on meanwhile.
+    """
+    alias = documents_alias(ctx.index_prefix)
+    document_ids = [document_id for document_id, _ in bodies]
+    try:
+        helpers.bulk(
+            ctx.es,
+            ({"_index": alias, "_id": document_id, "_source": body} for document_id, body in bodies),
+            chunk_size=500,
+            raise_on_error=True,
+        )
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # The text is kept; a worker indexes these once the engine answers.
+        with session_scope(ctx.session_factory) as session:
             session.execute(
                 update(Document)
                 .where(Document.id.in_(document_ids), Document.status == "processing")
                 .values(status="queued", lease_expires_at=None)
             )
-            session.commit()
-            raise ImportAborted(f"搜索引擎不可用，导入中止 (search engine unavailable): {exc}") from exc
+        raise ImportAborted(f"搜索引擎不可用，导入中止 (search engine unavailable): {exc}") from exc
+    with session_scope(ctx.session_factory) as session:
+        documents = list(
+            session.scalars(
+                select(Document).where(Document.id.in_(document_ids), Document.status == "processing")
+            )
+        )
         now = datetime.now(UTC)
-        changed: dict[str, Document] = {}
         for document in documents:
             document.status = "indexed"
             document.error = None
@@ -339,11 +493,14 @@ def _index_batch(ctx: WorkerContext, document_ids: list[str], report: ImportRepo
             document.lease_expires_at = None
             document.indexed_at = now
         session.flush()
-        for document in documents:
+        # Supersession looks at all of a partner's documents of a type: once per group.
+        groups = {(document.partner_id, document.doc_type): document for document in documents}
+        changed: dict[str, Document] = {}
+        for document in groups.values():
             changed.update((doc.id, doc) for doc in apply_supersession(session, document))
         if changed:
             reindex_documents(ctx.es, prefix=ctx.index_prefix, documents=changed.values())
-        report.indexed += len(documents)
+        return len(documents)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -386,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"imported {report.indexed} documents ({report.pages} pages, {report.ocr_pages} by OCR) in"
         f" {elapsed:.1f} s with {jobs} processes; {report.duplicates} duplicates, {len(report.skipped)}"
-        f" skipped, {len(report.failed)} failed, {report.taken_by_worker} left to a running worker"
+        f" skipped, {len(report.failed)} failed"
     )
     return 1 if report.failed else 0
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import structlog
 from elasticsearch import Elasticsearch
@@ -24,10 +23,10 @@ from archive.jobs import TransientError
 from archive.models import Document, DocumentPage
 from archive.search_index import ensure_index, index_document, is_unavailable, reindex_documents
 from archive.storage import OriginalStore
-from ingest.extraction import Extraction, ExtractionError, ExtractionLimits, extract
+from ingest.extraction import Extraction, ExtractionError, ExtractionLimits
 from ingest.extraction.model import PageDone
-from ingest.fields import FieldExtraction, extract_fields
-from ingest.fields.second_pass import reread_identifier
+from ingest.fields import FieldExtraction
+from ingest.reading import read_document
 
 log = structlog.get_logger(__name__)
 
@@ -121,13 +120,10 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
     log.info("document.start", document_id=document_id, attempt=attempts)
     try:
         if not already_extracted:
-            extraction = extract(
-                path,
-                media_type,
-                limits=ctx.limits,
-                on_page=_lease_keeper(ctx, document_id),
+            beat = _lease_keeper(ctx, document_id)
+            extraction, fields = read_document(
+                document_id, doc_type, path, media_type, limits=ctx.limits, on_page=beat
             )
-            fields = read_fields(document_id, doc_type, extraction, path=path, media_type=media_type)
             keep_text(ctx, document_id, extraction, fields)
         _index(ctx, document_id)
     except ExtractionError as exc:
@@ -146,37 +142,28 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
         )
 
 
-def read_fields(
-    document_id: str, doc_type: str, extraction: Extraction, *, path: Path, media_type: str
-) -> FieldExtraction:
-    """Fields from the pages' text, plus one targeted re-read of a scan for a missing identifier.
-
-    Outside any database session: the re-read runs Tesseract for a second or two.
-    """
-    fields = extract_fields(doc_type, [(p.number, p.text) for p in extraction.pages])
-    reread = reread_identifier(doc_type, fields, path=path, media_type=media_type, pages=extraction.pages)
-    if reread.tesseract_runs:
-        log.info("document.second_pass", document_id=document_id, outcome=reread.outcome)
-    return reread.fields
-
-
 def keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction, fields: FieldExtraction) -> None:
     """Keep the pages' text and the fields read from it, in one transaction."""
     with session_scope(ctx.session_factory) as session:
         document = session.get(Document, document_id)
         assert document is not None
-        _keep_fields(document, fields, page_sources={page.number: page.source for page in extraction.pages})
-        document.page_texts = [
-            DocumentPage(
-                number=page.number,
-                text=page.text,
-                source=page.source,
-                ocr_confidence=page.ocr_confidence,
-            )
-            for page in extraction.pages
-        ]
-        document.pages = len(extraction.pages)
-        document.ocr_pages = extraction.ocr_pages
+        store_text(document, extraction, fields)
+
+
+def store_text(document: Document, extraction: Extraction, fields: FieldExtraction) -> None:
+    """Put the pages and fields on a loaded document; its session's commit keeps them."""
+    _keep_fields(document, fields, page_sources={page.number: page.source for page in extraction.pages})
+    document.page_texts = [
+        DocumentPage(
+            number=page.number,
+            text=page.text,
+            source=page.source,
+            ocr_confidence=page.ocr_confidence,
+        )
+        for page in extraction.pages
+    ]
+    document.pages = len(extraction.pages)
+    document.ocr_pages = extraction.ocr_pages
 
 
 # Free text that no check character can verify: read by OCR, it may hold a look-alike

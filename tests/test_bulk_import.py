@@ -46,7 +46,40 @@ def test_a_directory_is_recorded_extracted_and_searchable(
     assert documents["采购合同.pdf"].doc_type == "contract"
     assert documents["技术服务协议.docx"].doc_type == "other"
     assert len(uploads) == 3 and all(entry.details["import"] for entry in uploads)
+    # Numbers are taken as a block per batch: consecutive, none lost, none twice.
+    assert sorted(doc.archive_no.rsplit("-", 1)[1] for doc in documents.values()) == ["0001", "0002", "0003"]
 
     buyer = make_caller("zhang.wei", departments="采购部")
     found = client.get("/api/v1/search", params={"q": "离心水泵"}, headers=buyer.headers).json()
     assert {hit["title"] for hit in found["hits"]} == {"采购合同", "技术服务协议"}
+
+
+def test_the_import_leaves_the_index_refreshing_and_refuses_without_a_search_engine(
+    tmp_path, settings, es, create_partner
+) -> None:
+    import pytest
+
+    from archive.search_index import documents_alias
+    from ingest.bulk_import import ImportAborted
+    from tests.conftest import _free_port
+
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    samples.text_pdf(archive / "采购合同.pdf", [samples.CONTRACT_TEXT])
+    options = ImportOptions(partner=partner["id"], doc_type=DocType.contract,
+                            confidentiality=Confidentiality.internal, user="chen.dang", jobs=1)
+
+    nowhere = settings.model_copy(update={"es_url": f"http://127.0.0.1:{_free_port()}"})
+    with pytest.raises(ImportAborted, match="搜索引擎不可用"):
+        import_directory(nowhere, archive, options)
+    engine = make_engine(settings.resolved_database_url)
+    with make_session_factory(engine)() as session:
+        assert session.scalars(select(Document)).all() == []
+    engine.dispose()
+
+    report = import_directory(settings, archive, options)
+    assert report.indexed == 1
+    # Periodic refresh was off during the import; the index's own setting is back.
+    index_settings = es.indices.get_settings(index=documents_alias(settings.es_index_prefix)).body
+    assert all("refresh_interval" not in body["settings"]["index"] for body in index_settings.values())
