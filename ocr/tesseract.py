@@ -61,6 +61,9 @@ class OcrOptions:
     timeout_seconds: float = 120.0
     # Only these characters may be recognised (Tesseract's tessedit_char_whitelist); None: all.
     char_whitelist: str | None = None
+    # The image's resolution when its file does not carry it (scanners' JPEGs often say 1 dpi,
+    # and Tesseract then assumes 70); None: as the file says.
+    dpi: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,17 @@ def ocr_image_file(path: Path, options: OcrOptions = _DEFAULT_OPTIONS) -> OcrRes
                 str(output_base),
                 extension="txt",
                 lang=options.languages,
-                config=f"--psm {options.psm} -c tessedit_create_tsv=1{_whitelist(options)}",
+                config=f"--psm {options.psm}{_dpi(options)} -c tessedit_create_tsv=1{_whitelist(options)}",
                 timeout=options.timeout_seconds,
             ),
         )
         text = output_base.with_suffix(".txt").read_text(encoding="utf-8")
         tsv = output_base.with_suffix(".tsv").read_text(encoding="utf-8")
     return OcrResult(text=_tidy(text), confidence=_mean_word_confidence(tsv))
+
+
+def _dpi(options: OcrOptions) -> str:
+    return f" --dpi {options.dpi}" if options.dpi else ""
 
 
 def detect_orientation(path: Path, options: OcrOptions = _DEFAULT_OPTIONS) -> int:

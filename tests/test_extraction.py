@@ -309,3 +309,30 @@ def test_the_configured_ocr_languages_reach_tesseract(tmp_path: Path) -> None:
 def test_a_page_that_takes_too_long_is_cut_off(tmp_path: Path) -> None:
     image = samples.scan_image(tmp_path / "licence.png", samples.LICENCE_TEXT, dpi=300)
     assert failure_reason(image, "image/png", limits=ExtractionLimits(ocr_page_timeout_seconds=0.05)) == "ocr_failed"
+
+
+def test_a_scan_at_the_ocr_resolution_is_read_from_its_own_jpeg(tmp_path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    from ingest.extraction.pdf import _scanned_jpeg
+
+    scan = samples.scanned_pdf(tmp_path / "营业执照.pdf", [samples.LICENCE_TEXT], dpi=300, page_inches=HALF_PAGE)
+    document = pdfium.PdfDocument(scan)
+    page = document[0]
+    jpeg, dpi = _scanned_jpeg(page, 300, 10**8)
+    assert jpeg.startswith(b"\xff\xd8") and dpi == 300
+    # A 300-dpi scan is not read at 150 (too big: rendered down) nor a 200-dpi one at 300 (rendered up).
+    assert _scanned_jpeg(page, 150, 10**8) is None
+    assert _scanned_jpeg(page, 300, 1000) is None  # a scan bigger than allowed is rendered at the OCR resolution
+    page.set_rotation(90)
+    assert _scanned_jpeg(page, 300, 10**8) is None  # a turned page is rendered upright
+    page.close()
+    document.close()
+    low = samples.scanned_pdf(tmp_path / "low.pdf", [samples.LICENCE_TEXT], dpi=200, page_inches=HALF_PAGE)
+    document = pdfium.PdfDocument(low)
+    assert _scanned_jpeg(document[0], 300, 10**8) is None
+    document.close()
+
+    # Its JPEG says 1 dpi; Tesseract is told the resolution from the page and reads the code.
+    read = extract(scan, PDF, limits=ExtractionLimits(ocr_dpi=300))
+    assert samples.CREDIT_CODE in read.text.replace(" ", "")

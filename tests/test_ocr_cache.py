@@ -44,8 +44,9 @@ def test_other_settings_miss_the_cache_and_a_damaged_entry_is_read_again(tmp_pat
     cache = tmp_path / "ocr-cache"
     scan = samples.scanned_pdf(tmp_path / "licence.pdf", [samples.LICENCE_TEXT], dpi=200, page_inches=HALF_PAGE)
     extract(scan, PDF, limits=ExtractionLimits(ocr_dpi=200, ocr_cache_dir=cache))
-    # Another rendering resolution is another image, so another entry.
-    extract(scan, PDF, limits=ExtractionLimits(ocr_dpi=150, ocr_cache_dir=cache))
+    # At 200 dpi the scan's own JPEG is read; asked for 300 dpi, the page is rendered up to
+    # that: another image, so another entry.
+    extract(scan, PDF, limits=ExtractionLimits(ocr_dpi=300, ocr_cache_dir=cache))
     entries = sorted(cache.rglob("*.json"))
     assert len(entries) == 2
     for entry in entries:

@@ -43,8 +43,9 @@ class OcrCache:
         salt = f"{_FORMAT}|{options.languages}|{options.psm}|{fix_orientation}|{_tesseract_version()}"
         self._salt = salt.encode()
 
-    def key(self, image_path: Path) -> str:
-        digest = hashlib.sha256(self._salt)
+    def key(self, image_path: Path, dpi: int | None = None) -> str:
+        """The image's bytes, the settings, and the resolution Tesseract is told if any."""
+        digest = hashlib.sha256(self._salt + (f"|{dpi}" if dpi else "").encode())
         with image_path.open("rb") as stream:
             while chunk := stream.read(_CHUNK):
                 digest.update(chunk)

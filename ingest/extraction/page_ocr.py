@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -20,10 +20,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RenderedPage:
-    """A page as a greyscale image, with its resolution when known."""
+    """A page as a greyscale image, with its resolution when known; or, for a scanned page
+    whose JPEG is already what Tesseract needs, that JPEG's bytes as they are."""
 
-    image: Image.Image
+    image: Image.Image | None
     dpi: tuple[int, int] | None
+    jpeg: bytes | None = None
 
 
 RenderPage = Callable[[], RenderedPage]
@@ -97,9 +99,17 @@ class PageOcrPool:
         except PageUnreadable as error:
             self._record_failure(number, error)
             return
-        image_path = self._workdir / f"page-{number:05d}{_PAGE_IMAGE_SUFFIX}"
-        _save_page_image(rendered.image, rendered.dpi, image_path)
-        future = self._executor.submit(self._ocr_page, number, image_path)
+        options = self._options
+        if rendered.jpeg is not None:
+            image_path = self._workdir / f"page-{number:05d}.jpg"
+            image_path.write_bytes(rendered.jpeg)
+            # A scanner's JPEG header rarely states the resolution; the PDF's placement does.
+            options = replace(options, dpi=rendered.dpi[0] if rendered.dpi else None)
+        else:
+            assert rendered.image is not None
+            image_path = self._workdir / f"page-{number:05d}{_PAGE_IMAGE_SUFFIX}"
+            _save_page_image(rendered.image, rendered.dpi, image_path)
+        future = self._executor.submit(self._ocr_page, number, image_path, options)
         self._in_flight[future] = number
 
     def collect_finished(self) -> None:
@@ -134,29 +144,31 @@ class PageOcrPool:
         if self._on_page is not None:
             self._on_page(number)
 
-    def _ocr_page(self, number: int, image_path: Path) -> ExtractedPage:
+    def _ocr_page(self, number: int, image_path: Path, options: OcrOptions) -> ExtractedPage:
         try:
             # Keyed by the image as rendered, before any turning: the same page gives the same key.
-            key = self._cache.key(image_path) if self._cache else None
+            key = self._cache.key(image_path, options.dpi) if self._cache else None
             result = self._cache.get(key) if self._cache and key else None
             if result is None:
-                result = ocr_image_file(image_path, self._options)
+                result = ocr_image_file(image_path, options)
                 if self._fix_orientation and (result.confidence or 0) < _SUSPECT_ORIENTATION_BELOW:
-                    result = self._upright_result(number, image_path, result)
+                    result = self._upright_result(number, image_path, result, options)
                 if self._cache and key:
                     self._cache.put(key, result)
         finally:
             image_path.unlink(missing_ok=True)
         return ExtractedPage(number=number, text=result.text, source="ocr", ocr_confidence=result.confidence)
 
-    def _upright_result(self, number: int, image_path: Path, as_is: OcrResult) -> OcrResult:
+    def _upright_result(
+        self, number: int, image_path: Path, as_is: OcrResult, options: OcrOptions
+    ) -> OcrResult:
         """OCR again after turning the page if OSD says it is sideways or upside down."""
         try:
-            degrees = detect_orientation(image_path, self._options)
+            degrees = detect_orientation(image_path, options)
             if not degrees:
                 return as_is
             _rotate_clockwise(image_path, degrees)
-            turned = ocr_image_file(image_path, self._options)
+            turned = ocr_image_file(image_path, options)
         except OcrError as error:
             # The page was already read once; a failed second opinion must not discard that.
             logger.warning("page %d: orientation fix failed, keeping text as read: %s", number, error)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pdfplumber
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from pdfplumber.utils.exceptions import PdfminerException
 
 from ingest.extraction.model import (
@@ -75,7 +76,8 @@ def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) 
             text_pages: dict[int, ExtractedPage] = {}
             for plan in plans:
                 if plan.needs_ocr:
-                    pool.submit(plan.number, renderer.page(plan.number, limits.ocr_dpi))
+                    render = renderer.page(plan.number, limits.ocr_dpi, limits.max_image_pixels)
+                    pool.submit(plan.number, render)
                     continue
                 if _reads_cleanly(plan.pdfium_text):
                     text = plan.pdfium_text.strip()
@@ -237,11 +239,11 @@ class _Renderer:
             self._document.close()
             self._document = None
 
-    def page(self, number: int, dpi: int) -> RenderPage:
-        """A callable rendering page `number` in greyscale at `dpi`."""
-        return lambda: self._render(number, dpi)
+    def page(self, number: int, dpi: int, max_pixels: int) -> RenderPage:
+        """A callable rendering page `number` in greyscale at `dpi` (or taking its scan as is)."""
+        return lambda: self._render(number, dpi, max_pixels)
 
-    def _render(self, number: int, dpi: int) -> RenderedPage:
+    def _render(self, number: int, dpi: int, max_pixels: int) -> RenderedPage:
         with _PDFIUM_LOCK:
             try:
                 if self._document is None or self._rendered >= _PAGES_PER_OPENING:
@@ -251,6 +253,10 @@ class _Renderer:
                 self._rendered += 1
                 page = self._document[number - 1]
                 try:
+                    scan = _scanned_jpeg(page, dpi, max_pixels)
+                    if scan is not None:
+                        jpeg, placed_dpi = scan
+                        return RenderedPage(image=None, dpi=(placed_dpi, placed_dpi), jpeg=jpeg)
                     bitmap = page.render(scale=dpi / _POINTS_PER_INCH, grayscale=True)
                     image = bitmap.to_pil()
                 finally:
@@ -258,6 +264,46 @@ class _Renderer:
             except pdfium.PdfiumError as error:
                 raise PageUnreadable(f"PDFium 无法渲染第 {number} 页: {error}") from error
         return RenderedPage(image=image, dpi=(dpi, dpi))
+
+
+# A scan embedded at up to this much above the OCR resolution is read as it is: Tesseract
+# decodes a JPEG faster than PDFium renders, converts and we write an uncompressed page.
+_MAX_PASSTHROUGH_DPI_FACTOR = 1.5
+
+
+def _scanned_jpeg(page: pdfium.PdfPage, dpi: int, max_pixels: int) -> tuple[bytes, int] | None:
+    """The page's JPEG and its resolution on the page, when the page is nothing but one
+    upright scan at (about) `dpi` or a little more; None when the page must be rendered.
+
+    What a raw `tesseract` run on the scan would see, so OCR costs what it costs outside the
+    pipeline (bench/, OCR pages/minute). Lower-resolution scans are rendered up to `dpi`,
+    which Tesseract reads better; rotated, cropped, composed or CMYK pages are rendered too.
+    """
+    if page.get_rotation() != 0:
+        return None
+    objects = list(page.get_objects(max_depth=1))
+    if len(objects) != 1 or not isinstance(objects[0], pdfium.PdfImage):
+        return None
+    image = objects[0]
+    if image.get_filters() != ["DCTDecode"]:
+        return None
+    metadata = image.get_metadata()
+    if metadata.colorspace not in (pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_DEVICERGB):
+        return None
+    a, b, c, d, e, f = image.get_matrix().get()
+    width_pt, height_pt = page.get_size()
+    covers_page = (
+        b == 0 and c == 0 and abs(e) < 1 and abs(f) < 1 and abs(a - width_pt) < 1 and abs(d - height_pt) < 1
+    )
+    if not covers_page:
+        return None
+    placed_dpi = metadata.width / (width_pt / _POINTS_PER_INCH)
+    if not dpi * 0.98 <= placed_dpi <= dpi * _MAX_PASSTHROUGH_DPI_FACTOR:
+        return None
+    square_pixels = abs(metadata.height / (height_pt / _POINTS_PER_INCH) - placed_dpi) < placed_dpi * 0.01
+    if not square_pixels or metadata.width * metadata.height > max_pixels:
+        return None
+    return bytes(image.get_data(decode_simple=False)), round(placed_dpi)
 
 
 def _reads_cleanly(pdfium_text: str) -> bool:
