@@ -206,8 +206,13 @@ def scheduled_refresh_paused(es: Elasticsearch, *, prefix: str) -> Iterator[None
     try:
         yield
     finally:
-        es.indices.put_settings(index=alias, settings={"refresh_interval": None})
-        es.indices.refresh(index=alias)
+        try:
+            es.indices.put_settings(index=alias, settings={"refresh_interval": None})
+            es.indices.refresh(index=alias)
+        except Exception as exc:
+            # The engine went away: the import reports that; the setting is restored next time.
+            if not is_unavailable(exc):
+                raise
 
 
 def rebuild(

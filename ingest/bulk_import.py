@@ -89,7 +89,8 @@ class ImportOptions:
 
 
 class ImportAborted(Exception):
-    """The search engine went away mid-import; what was not indexed waits for a worker."""
+    """The search engine did not answer: at the start nothing is recorded; later, what was
+    recorded but not indexed is finished by a worker."""
 
 
 def import_directory(settings: Settings, directory: Path, options: ImportOptions) -> ImportReport:
