@@ -162,7 +162,15 @@ class AuditWriter:
             if not self._writing:
                 self._writing = pending.leads = True
         if not pending.leads and not pending.ready.wait(WRITE_TIMEOUT_SECONDS):
-            raise TimeoutError("审计记录写入超时 (the audit entry was not written in time)")
+            with self._lock:
+                # Leave the line only if nobody has handed us the writing meanwhile: a
+                # promoted caller that walked away would leave everyone behind it waiting.
+                abandoned = not pending.leads and pending in self._waiting
+                if abandoned:
+                    self._waiting.remove(pending)
+            if abandoned:
+                raise TimeoutError("审计记录写入超时 (the audit entry was not written in time)")
+            pending.ready.wait()  # written, or promoted, just now
         if pending.leads:
             self._write_waiting()
         if pending.error is not None:

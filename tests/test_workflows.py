@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -376,4 +377,42 @@ def test_a_search_whose_record_cannot_be_written_fails(settings) -> None:
     writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         writer.record(user="zhang.wei", action="search", details={"q": "营业执照"})
+    engine.dispose()
+
+
+def test_a_search_that_gives_up_waiting_for_the_log_does_not_stall_the_next(settings, monkeypatch) -> None:
+    import archive.audit
+    from archive.audit import AuditWriter
+    from archive.db import make_session_factory
+
+    # Short waits all round: the database's busy timeout and the writer's patience.
+    engine = create_engine(settings.resolved_database_url, connect_args={"timeout": 1.5})
+    monkeypatch.setattr(archive.audit, "WRITE_TIMEOUT_SECONDS", 0.3)
+    writer = AuditWriter(make_session_factory(engine))
+    blocker = create_engine(settings.resolved_database_url).connect()
+    blocker.exec_driver_sql("BEGIN IMMEDIATE")  # someone else holds the write lock
+    outcomes: dict[str, str] = {}
+
+    def search(name: str) -> None:
+        try:
+            writer.record(user="zhang.wei", action="search", details={"q": name})
+            outcomes[name] = "recorded"
+        except TimeoutError:
+            outcomes[name] = "gave up"
+        except Exception:
+            outcomes[name] = "failed"
+
+    first = threading.Thread(target=search, args=("采购合同",))
+    first.start()
+    time.sleep(0.1)  # the first is now writing, stuck behind the lock
+    second = threading.Thread(target=search, args=("营业执照",))
+    second.start()
+    first.join()
+    second.join()
+    blocker.rollback()
+    blocker.close()
+    assert outcomes == {"采购合同": "failed", "营业执照": "gave up"}
+    # The line is free again: the next search is recorded at once.
+    search("离心水泵")
+    assert outcomes["离心水泵"] == "recorded"
     engine.dispose()
