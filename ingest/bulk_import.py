@@ -54,7 +54,7 @@ from archive.storage import StagedFile
 from ingest.extraction import ExtractionError, ExtractionLimits
 from ingest.extraction.model import Extraction
 from ingest.fields import FieldExtraction
-from ingest.pipeline import WorkerContext, fail_document, store_text
+from ingest.pipeline import WorkerContext, fail_document, mark_indexed, store_text
 from ingest.reading import read_document, warm_up
 from ingest.worker import build_context
 
@@ -488,11 +488,7 @@ def _index_kept(ctx: WorkerContext, bodies: list[tuple[str, dict[str, Any]]]) ->
         )
         now = datetime.now(UTC)
         for document in documents:
-            document.status = "indexed"
-            document.error = None
-            document.error_reason = None
-            document.lease_expires_at = None
-            document.indexed_at = now
+            mark_indexed(document, at=now)
         session.flush()
         # Supersession looks at all of a partner's documents of a type: once per group.
         groups = {(document.partner_id, document.doc_type): document for document in documents}

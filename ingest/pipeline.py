@@ -241,16 +241,21 @@ def _index(ctx: WorkerContext, document_id: str) -> None:
             session.commit()
             log.warning("document.index_deferred", document_id=document_id, error=str(exc))
             raise TransientError(str(exc)) from exc
-        document.status = "indexed"
-        document.error = None
-        document.error_reason = None
-        document.lease_expires_at = None
-        document.indexed_at = _now()
+        mark_indexed(document, at=_now())
         # An older licence (or ID card, bank letter…) of the same partner is now superseded.
         changed = apply_supersession(session, document)
         if changed:
             reindex_documents(ctx.es, prefix=ctx.index_prefix, documents=changed)
     log.info("document.indexed", document_id=document_id)
+
+
+def mark_indexed(document: Document, *, at: datetime) -> None:
+    """Searchable now: the lease and any earlier error are cleared."""
+    document.status = "indexed"
+    document.error = None
+    document.error_reason = None
+    document.lease_expires_at = None
+    document.indexed_at = at
 
 
 def fail_document(ctx: WorkerContext, document_id: str, *, reason: str, message: str) -> None:
