@@ -141,6 +141,12 @@ class DocumentPage(Base):
     text: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(10))
     ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    # The words of an OCR'd page and where they stand, for reading fields by layout, showing
+    # where a value was read and blacking out ID numbers on page images:
+    # {"width": w, "height": h, "words": [[text, left, top, right, bottom, confidence], ...]}
+    # in pixels of the page as rendered from the original, before any turning. None for a
+    # page read from its text layer.
+    layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     document: Mapped[Document] = relationship(back_populates="page_texts")
 
