@@ -12,6 +12,7 @@ COPY archive ./archive
 COPY search_api ./search_api
 COPY ingest ./ingest
 COPY ocr ./ocr
+COPY cli ./cli
 COPY mappings ./mappings
 # Editable, so that mappings/ stays beside the code where the indexer looks for it.
 RUN pip install --no-cache-dir -e '.[postgres,redis]'

@@ -1,8 +1,11 @@
-"""`partner-archive`: run the service, its parts, and the archive office's tools."""
+"""`partner-archive`: run the service, its parts, and the archive office's tools.
+
+Imports stay inside the commands: `token` or `es status` should not pay for loading the
+pipeline, and a spawned import process re-imports this module as its main module.
+"""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -159,15 +162,17 @@ def serve() -> None:
 
     settings = get_settings()
     _prepare(settings)
-    # By import string: the CLI lives in the domain package and never imports the API.
     uvicorn.run("search_api.app:create_app", factory=True, host=settings.host, port=settings.port)
 
 
 @app.command()
 def worker() -> None:
     """Run one ingest worker (several may run side by side)."""
-    _prepare(get_settings())
-    os.execv(sys.executable, [sys.executable, "-m", "ingest.worker"])
+    from ingest.worker import run as run_worker
+
+    settings = get_settings()
+    _prepare(settings)
+    run_worker(settings)
 
 
 @app.command("import")
@@ -187,14 +192,12 @@ def import_(
     jobs: Annotated[int, typer.Option(help="extraction processes; 0: one per core")] = 0,
 ) -> None:
     """Import a whole archive: extraction in a process pool, bulk indexing, one refresh."""
+    from ingest.bulk_import import main as import_main
+
     _prepare(get_settings())
     arguments = [str(directory), "--doc-type", doc_type, "--confidentiality", confidentiality]
     arguments += ["--user", user, "--jobs", str(jobs), *(["--partner", partner] if partner else [])]
-    # By module name: the CLI lives in the domain package and never imports the worker. Not
-    # `-m ingest.bulk_import`: pool processes would re-import that main module and everything
-    # it imports; with `-c` they import only what extraction needs.
-    entry = "import sys; from ingest.bulk_import import main; sys.exit(main(sys.argv[1:]))"
-    os.execv(sys.executable, [sys.executable, "-c", entry, *arguments])
+    raise typer.Exit(code=import_main(arguments))
 
 
 def _prepare(settings: Settings) -> None:
@@ -263,7 +266,7 @@ def run() -> None:
 
 
 # The archive office's commands (check, backup, restore) live in their own module to keep this file short.
-from archive.office_cli import register as _register_office_commands  # noqa: E402
+from cli.office import register as _register_office_commands  # noqa: E402
 
 _register_office_commands(app)
 
