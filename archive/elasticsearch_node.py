@@ -116,16 +116,36 @@ def _java_major(java: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def transport_ports_for(http_port: int) -> str:
+    """The transport ports a node may bind: the hundred above its HTTP port's hundred-step.
+
+    Elasticsearch binds the first free port of a range, so a second archive (or a test run
+    beside a running service) on the same machine starts instead of failing on 9300.
+    """
+    first = min(http_port + 100, 65_435)
+    return f"{first}-{first + 99}"
+
+
 @dataclass
 class LocalNode:
-    """One single-node cluster on loopback, its state under `home` (config, data, logs)."""
+    """One node on loopback, its state under `home` (config, data, logs).
+
+    Alone by default (`discovery.type: single-node`); given `seed_transport_ports` and
+    `initial_masters`, one member of a cluster of such nodes (the tests' and bench's
+    three-node cluster).
+    """
 
     home: Path
     distribution_dir: Path
     http_port: int = 9200
-    transport_port: int = 9300
+    transport_port: int | None = None
+    """None: the first free port of `transport_ports_for(http_port)`."""
     heap_mb: int = 512
     java_home: Path | None = None
+    node_name: str = "local"
+    cluster_name: str = "partner-archive-local"
+    seed_transport_ports: tuple[int, ...] = ()
+    initial_masters: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -187,16 +207,25 @@ class LocalNode:
         (config_dir / "jvm.options.d" / "heap.options").write_text(
             f"-Xms{self.heap_mb}m\n-Xmx{self.heap_mb}m\n"
         )
-        # Loopback only, one node, no security: it is reachable from this machine alone.
+        transport = self.transport_port or transport_ports_for(self.http_port)
+        if self.seed_transport_ports:
+            seeds = ", ".join(f'"127.0.0.1:{port}"' for port in self.seed_transport_ports)
+            discovery = [
+                f"discovery.seed_hosts: [{seeds}]",
+                f"cluster.initial_master_nodes: [{', '.join(self.initial_masters)}]",
+            ]
+        else:
+            discovery = ["discovery.type: single-node"]
+        # Loopback only, no security: it is reachable from this machine alone.
         (config_dir / "elasticsearch.yml").write_text(
             "\n".join(
                 [
-                    "cluster.name: partner-archive-local",
-                    "node.name: local",
+                    f"cluster.name: {self.cluster_name}",
+                    f"node.name: {self.node_name}",
                     "network.host: 127.0.0.1",
                     f"http.port: {self.http_port}",
-                    f"transport.port: {self.transport_port}",
-                    "discovery.type: single-node",
+                    f"transport.port: {transport}",
+                    *discovery,
                     "xpack.security.enabled: false",
                     f"path.data: {self.home / 'data'}",
                     f"path.logs: {self.home / 'logs'}",

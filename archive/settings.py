@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     es_index_prefix: str = "partner-archive"
     es_request_timeout: float = 10.0
     es_local_port: int = 9200
-    es_local_transport_port: int = 9300
+    es_local_transport_port: int | None = None
+    """None: the first free port from ES_LOCAL_PORT + 100 upwards (9300–9399 for 9200)."""
     es_local_heap_mb: int = 512
     es_java_home: Path | None = None
     es_distribution_dir: Path | None = None
