@@ -10,19 +10,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from archive.audit import record_event
+from archive.exports import Attachment, Heading, Table, table_bytes
 from archive.models import Document, Partner
 from archive.permissions import User, document_visibility_clause
 from archive.reports import (
     CONFIDENTIALITY_LABELS,
-    CSV_MEDIA_TYPE,
     DOC_TYPE_LABELS,
     STATUS_LABELS,
-    XLSX_MEDIA_TYPE,
-    Attachment,
-    Heading,
     effective_expiry,
-    render_csv,
-    render_xlsx,
     today,
 )
 
@@ -136,13 +131,10 @@ def export_catalogue(
     made_on = today()
     reach = "全部部门" if user.sees_all_departments else "、".join(sorted(user.departments)) or "公开档案"
     heading = Heading(title="档案目录", department=reach, made_on=made_on)
-    if fmt == "xlsx":
-        content = render_xlsx(heading=heading, columns=CATALOGUE_COLUMNS, widths=_WIDTHS, rows=rows,
-                              sheet_title="档案目录")
-        media_type = XLSX_MEDIA_TYPE
-    else:
-        content = render_csv(heading=heading, columns=CATALOGUE_COLUMNS, rows=rows)
-        media_type = CSV_MEDIA_TYPE
+    content, media_type = table_bytes(
+        Table(columns=CATALOGUE_COLUMNS, rows=rows, heading=heading, widths=_WIDTHS, sheet_title="档案目录"),
+        fmt,
+    )
     record_event(session, user=user.sub, action="catalogue", target=partner_id,
                  details={"format": fmt, "doc_type": doc_type, "total": total})
     stamp = made_on.strftime("%Y%m%d")

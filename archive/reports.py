@@ -6,26 +6,28 @@ SQL), is rendered in memory, and is recorded in the audit log under the action "
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
 
 from docx import Document as DocxDocument
 from docx.shared import Pt
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from archive.audit import record_event
 from archive.errors import Forbidden
+from archive.exports import (
+    DOCX_MEDIA_TYPE,
+    XLSX_MEDIA_TYPE,
+    Attachment,
+    Heading,
+    Table,
+    TableFormat,
+    table_bytes,
+    xlsx_bytes,
+)
 from archive.models import Document, Partner
 from archive.partners import get_visible_partner
 from archive.permissions import User, document_visibility_clause, partner_visibility_clause
@@ -48,103 +50,12 @@ STATUS_LABELS = {"queued": "排队中", "processing": "处理中", "indexed": "�
 PARTNER_COLUMNS = ("序号", "供应商/客户", "企业法人", "联系人", "联系电话", "联系邮件", "合作内容", "备注")
 _PARTNER_WIDTHS = (6, 36, 12, 12, 16, 26, 36, 30)
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-
-TableFormat = Literal["xlsx", "csv"]
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A rendered file: the name people see (Chinese), an ASCII fallback, type and bytes."""
-
-    filename: str
-    ascii_filename: str
-    media_type: str
-    content: bytes
-
-
-@dataclass(frozen=True)
-class Heading:
-    """The block above a table: title, then 部门 and 制表日期."""
-
-    title: str
-    department: str
-    made_on: date
-
-    def lines(self) -> list[list[str]]:
-        return [[self.title], ["部门", self.department, "制表日期", self.made_on.isoformat()]]
-
 
 def require_report_role(user: User) -> None:
     if not user.has_role(*REPORT_ROLES):
         raise Forbidden(
             "报表仅限档案管理员、合规或管理员 (reports are for archivist, compliance or admin)"
         )
-
-
-def render_csv(*, heading: Heading, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
-    """CSV in UTF-8 with a byte-order mark, so that Excel opens the Chinese text correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(heading.lines())
-    writer.writerow([])
-    writer.writerow(columns)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def _cell(value: Any) -> Any:
-    """Excel refuses control characters; a partner record should never stop a report."""
-    if value is None:
-        return ""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
-def fill_sheet(
-    sheet: Worksheet,
-    *,
-    heading: Heading,
-    columns: Sequence[str],
-    widths: Sequence[int],
-    rows: Sequence[Sequence[Any]],
-) -> None:
-    """Heading block, bold frozen header row, set column widths, then the rows."""
-    sheet.append([_cell(heading.title)])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
-    sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-    sheet.append([_cell(value) for value in heading.lines()[1]])
-    sheet.append([])
-    sheet.append(list(columns))
-    header_row = sheet.max_row
-    for cell in sheet[header_row]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    for row in rows:
-        sheet.append([_cell(value) for value in row])
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-
-
-def render_xlsx(
-    *, heading: Heading, columns: Sequence[str], widths: Sequence[int], rows: Sequence[Sequence[Any]],
-    sheet_title: str,
-) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = sheet_title
-    fill_sheet(sheet, heading=heading, columns=columns, widths=widths, rows=rows)
-    return _workbook_bytes(workbook)
-
-
-def _workbook_bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def today() -> date:
@@ -181,13 +92,11 @@ def partner_summary(
     made_on = today()
     heading = Heading(title=_summary_title(kind), department=department or "全部部门", made_on=made_on)
     stamp = made_on.strftime("%Y%m%d")
-    if fmt == "xlsx":
-        content = render_xlsx(heading=heading, columns=PARTNER_COLUMNS, widths=_PARTNER_WIDTHS, rows=rows,
-                              sheet_title=heading.title)
-        media_type = XLSX_MEDIA_TYPE
-    else:
-        content = render_csv(heading=heading, columns=PARTNER_COLUMNS, rows=rows)
-        media_type = CSV_MEDIA_TYPE
+    content, media_type = table_bytes(
+        Table(columns=PARTNER_COLUMNS, rows=rows, heading=heading, widths=_PARTNER_WIDTHS,
+              sheet_title=heading.title),
+        fmt,
+    )
     record_event(session, user=user.sub, action="report", target="partners",
                  details={"format": fmt, "kind": kind, "department": department, "rows": len(rows)})
     return Attachment(
@@ -420,32 +329,33 @@ _REVIEW_DOCUMENT_WIDTHS = (6, 14, 26, 36, 14, 30, 14, 10)
 def annual_review_xlsx(review: AnnualReview) -> Attachment:
     """The annual review as a workbook: one sheet per finding, all departments in each."""
     made_on = today()
-    workbook = Workbook()
-    first = workbook.active
-    assert first is not None
-    workbook.remove(first)
+    sheets = []
     for sheet_title, attribute in (("缺营业执照", "missing_licence"), ("缺银行信息", "missing_bank_info")):
         listed = [(d.department, p) for d in review.departments for p in getattr(d, attribute)]
         numbered = [
             (n, department, p.archive_no, p.name, KIND_LABELS.get(p.kind, p.kind))
             for n, (department, p) in enumerate(listed, start=1)
         ]
-        fill_sheet(workbook.create_sheet(sheet_title),
-                   heading=Heading(title=f"{review.year}年度年审：{sheet_title}", department="全部部门",
-                                   made_on=made_on),
-                   columns=_REVIEW_PARTNER_COLUMNS, widths=_REVIEW_PARTNER_WIDTHS, rows=numbered)
+        sheets.append(Table(
+            columns=_REVIEW_PARTNER_COLUMNS, rows=numbered, widths=_REVIEW_PARTNER_WIDTHS,
+            sheet_title=sheet_title,
+            heading=Heading(title=f"{review.year}年度年审：{sheet_title}", department="全部部门",
+                            made_on=made_on),
+        ))
     document_rows = [
         (n, doc.department, doc.archive_no, doc.partner_name, doc.doc_type_label, doc.title,
          doc.expires_on.isoformat(), "已过期" if doc.expired else "将到期")
         for n, doc in enumerate((doc for d in review.departments for doc in d.expiring), start=1)
     ]
-    fill_sheet(workbook.create_sheet("即将到期"),
-               heading=Heading(title=f"{review.year}年度年审：次年7月1日前到期的文档", department="全部部门",
-                               made_on=made_on),
-               columns=_REVIEW_DOCUMENT_COLUMNS, widths=_REVIEW_DOCUMENT_WIDTHS, rows=document_rows)
+    sheets.append(Table(
+        columns=_REVIEW_DOCUMENT_COLUMNS, rows=document_rows, widths=_REVIEW_DOCUMENT_WIDTHS,
+        sheet_title="即将到期",
+        heading=Heading(title=f"{review.year}年度年审：次年7月1日前到期的文档", department="全部部门",
+                        made_on=made_on),
+    ))
     return Attachment(
         filename=f"{review.year}年度年审-{made_on.strftime('%Y%m%d')}.xlsx",
         ascii_filename=f"annual-review-{review.year}.xlsx",
         media_type=XLSX_MEDIA_TYPE,
-        content=_workbook_bytes(workbook),
+        content=xlsx_bytes(*sheets),
     )

@@ -8,7 +8,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 
 from archive import reports as service
-from archive.reports import AnnualReview, Attachment
+from archive.exports import Attachment
+from archive.reports import AnnualReview
 from archive.schemas import PartnerKind
 from search_api.deps import CurrentUser, SessionDep
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from typing import Annotated
@@ -12,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from archive.compliance import ExpiringDocument, expiring_documents
+from archive.exports import CSV_MEDIA_TYPE, Table, csv_bytes
 from search_api.web.core import WebRoute, WebSession, WebUser, language, render
 from search_api.web.i18n import labeller, translator
 
@@ -83,47 +82,29 @@ def export_csv(
     """The documents the user may see that expire within N days, expired ones first."""
     lang = language(request)
     t, label = translator(lang), labeller(lang)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    columns = [
+        t(name) for name in ("档案编号", "所属客商", "文档类型", "标题", "部门", "到期", "剩余天数", "已过期")
+    ]
+    rows = [
         [
-            t("档案编号"),
-            t("所属客商"),
-            t("文档类型"),
-            t("标题"),
-            t("部门"),
-            t("到期"),
-            t("剩余天数"),
-            t("已过期"),
+            item.document.archive_no,
+            item.document.partner.name,
+            label("doc_type", item.document.doc_type),
+            item.document.title,
+            item.document.department,
+            item.document.expires_on.isoformat() if item.document.expires_on else "",
+            item.days_left,
+            "Y" if item.expired else "",
         ]
-    )
-    for item in expiring_documents(session, user=user, within_days=within_days):
-        d = item.document
-        writer.writerow(
-            [
-                d.archive_no,
-                d.partner.name,
-                label("doc_type", d.doc_type),
-                _cell(d.title),
-                d.department,
-                d.expires_on.isoformat() if d.expires_on else "",
-                item.days_left,
-                "Y" if item.expired else "",
-            ]
-        )
-    # A byte-order mark so that Excel opens the Chinese text as UTF-8.
-    body = "\ufeff" + out.getvalue()
+        for item in expiring_documents(session, user=user, within_days=within_days)
+    ]
+    body = csv_bytes(Table(columns=columns, rows=rows))
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     return Response(
-        body.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
+        body,
+        media_type=CSV_MEDIA_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="expiring-{within_days}d-{stamp}.csv"',
             "Cache-Control": "no-store",
         },
     )
-
-
-def _cell(text: str) -> str:
-    # A title typed as "=HYPERLINK(...)" must stay text when the sheet is opened.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
