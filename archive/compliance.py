@@ -5,29 +5,30 @@ from __future__ import annotations
 import smtplib
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from archive.audit import record_event
 from archive.errors import InvalidInput
-from archive.models import Document, ExpiryNotice, Partner
+from archive.models import Document, ExpiryNotice, Partner, ReviewItem
 from archive.permissions import User, document_visibility_clause
 from archive.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-# Types where a newer document replaces the older one; contracts stand side by side.
-SUPERSEDABLE_TYPES = frozenset(
-    {"business_license", "id_card", "bank_account", "authorization", "qualification"}
-)
+# Documents whose expiry decides whether the partner may still be dealt with.
+EXPIRY_TYPES = ("business_license", "id_card", "contract")
+# Of those, the ones that always state an expiry (or 长期); a contract may have no term at all.
+EXPIRY_EXPECTED_TYPES = ("business_license", "id_card")
+EXPIRY_UNKNOWN = "expiry_unknown"
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -88,38 +89,7 @@ _FLAG_FIELDS = {
     "name_mismatch": frozenset({"name"}),
     "party_mismatch": frozenset({"party_a", "party_b"}),
 }
-
-
-def _issued(document: Document) -> tuple[str, datetime]:
-    return (str((document.fields or {}).get("issued_on") or ""), document.created_at)
-
-
-def apply_supersession(session: Session, document: Document) -> list[Document]:
-    """Mark older documents of the same partner and type as superseded; returns those changed."""
-    if document.doc_type not in SUPERSEDABLE_TYPES:
-        return []
-    siblings = list(
-        session.scalars(
-            select(Document)
-            .where(
-                Document.partner_id == document.partner_id,
-                Document.doc_type == document.doc_type,
-                Document.status == "indexed",
-            )
-            .options(selectinload(Document.page_texts), selectinload(Document.partner))
-        )
-    )
-    if not siblings:
-        return []
-    newest = max(siblings, key=_issued)
-    changed = []
-    for sibling in siblings:
-        wanted = None if sibling.id == newest.id else newest.id
-        if sibling.superseded_by != wanted:
-            sibling.superseded_by = wanted
-            changed.append(sibling)
-    session.flush()
-    return changed
+CROSS_CHECK_KINDS = frozenset(_FLAG_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -164,32 +134,86 @@ def expiring_documents(
     return sorted(result, key=lambda item: not item.expired)
 
 
+@dataclass(frozen=True)
+class UnknownExpiry:
+    document: Document
+    reason: str | None
+
+
+def _expiry_unknown_query():  # type: ignore[no-untyped-def]
+    """Current documents whose expiry matters and could not be read, until a person settles it.
+
+    The open `unknown` review item on `expires_on` is the mark: supplying the date, 长期, or
+    recording that the document has none closes it (archive/review.py).
+    """
+    return (
+        select(Document, ReviewItem.reason)
+        .join(ReviewItem, ReviewItem.document_id == Document.id)
+        .where(
+            ReviewItem.field == "expires_on",
+            ReviewItem.kind == "unknown",
+            ReviewItem.decided_at.is_(None),
+            Document.doc_type.in_(EXPIRY_TYPES),
+            Document.status == "indexed",
+            Document.superseded_by.is_(None),
+            Document.expires_on.is_(None),
+        )
+        .options(selectinload(Document.partner))
+        .order_by(Document.department, Document.archive_no)
+    )
+
+
+def expiry_unknown_documents(session: Session, *, user: User) -> list[UnknownExpiry]:
+    """Visible, current licences, ID cards and contracts whose expiry nobody knows yet."""
+    rows = session.execute(_expiry_unknown_query().where(document_visibility_clause(user))).all()
+    result = [UnknownExpiry(document=document, reason=reason) for document, reason in rows]
+    record_event(session, user=user.sub, action="compliance_expiry_unknown", details={"count": len(result)})
+    return result
+
+
+def count_expiry_unknown(session: Session, *, user: User) -> int:
+    """How many documents `expiry_unknown_documents` would list for the user."""
+    query = _expiry_unknown_query().where(document_visibility_clause(user))
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
 def _recipients(mapping: dict[str, Any], department: str) -> Any:
     return mapping.get(department) or mapping.get("*")
 
 
+@dataclass
+class _DepartmentNotice:
+    expiring: list[Document] = field(default_factory=list)
+    unknown: list[Document] = field(default_factory=list)
+
+    def subjects(self) -> list[tuple[Document, str]]:
+        """What each notice is about: its expiry date, or that the expiry is unknown."""
+        dated = [(d, d.expires_on.isoformat()) for d in self.expiring if d.expires_on is not None]
+        return dated + [(d, EXPIRY_UNKNOWN) for d in self.unknown]
+
+
 def send_expiry_notices(session: Session, *, settings: Settings, today: date | None = None) -> int:
-    """Tell each department what enters the window; every notice is sent once."""
+    """Tell each department what enters the window and what has no known expiry; each once."""
     today = today or datetime.now(UTC).date()
     horizon = today + timedelta(days=settings.notify_within_days)
-    documents = list(
-        session.scalars(
-            select(Document)
-            .where(
-                Document.expires_on.is_not(None),
-                Document.expires_on < horizon,
-                Document.superseded_by.is_(None),
-                Document.status == "indexed",
-            )
-            .options(selectinload(Document.partner))
-            .order_by(Document.expires_on)
+    expiring = session.scalars(
+        select(Document)
+        .where(
+            Document.expires_on.is_not(None),
+            Document.expires_on < horizon,
+            Document.superseded_by.is_(None),
+            Document.status == "indexed",
         )
+        .options(selectinload(Document.partner))
+        .order_by(Document.expires_on)
     )
-    by_department: dict[str, list[Document]] = defaultdict(list)
-    for document in documents:
-        by_department[document.department].append(document)
+    by_department: dict[str, _DepartmentNotice] = defaultdict(_DepartmentNotice)
+    for document in expiring:
+        by_department[document.department].expiring.append(document)
+    for document, _reason in session.execute(_expiry_unknown_query()):
+        by_department[document.department].unknown.append(document)
     sent = 0
-    for department, items in by_department.items():
+    for department, notice in sorted(by_department.items()):
         webhook = _recipients(settings.notify_webhooks, department)
         emails = _recipients(settings.notify_emails, department)
         if webhook:
@@ -197,7 +221,7 @@ def send_expiry_notices(session: Session, *, settings: Settings, today: date | N
                 session,
                 "webhook",
                 department,
-                items,
+                notice,
                 lambda fresh, url=webhook, dept=department: _post_webhook(url, dept, fresh, today),
             )
         if emails and settings.smtp_host:
@@ -205,31 +229,31 @@ def send_expiry_notices(session: Session, *, settings: Settings, today: date | N
                 session,
                 "email",
                 department,
-                items,
+                notice,
                 lambda fresh, to=emails, dept=department: _send_email(settings, to, dept, fresh, today),
             )
     return sent
 
 
-def _notify(session: Session, channel: str, department: str, items: list[Document], deliver) -> int:  # type: ignore[no-untyped-def]
+def _notify(session: Session, channel: str, department: str, notice: _DepartmentNotice, deliver) -> int:  # type: ignore[no-untyped-def]
     """Claim the notices, deliver them, keep the claims only if delivery worked."""
-    fresh = []
-    for document in items:
-        assert document.expires_on is not None
+    fresh = _DepartmentNotice()
+    for document, subject in notice.subjects():
         try:
             with session.begin_nested():
                 session.add(
                     ExpiryNotice(
                         document_id=document.id,
                         channel=channel,
+                        subject=subject,
                         expires_on=document.expires_on,
                         department=department,
                     )
                 )
-            fresh.append(document)
         except IntegrityError:
-            continue  # sent before, for this expiry date
-    if not fresh:
+            continue  # sent before, about this expiry date (or that it is unknown)
+        (fresh.unknown if subject == EXPIRY_UNKNOWN else fresh.expiring).append(document)
+    if not fresh.expiring and not fresh.unknown:
         return 0
     try:
         deliver(fresh)
@@ -242,10 +266,14 @@ def _notify(session: Session, channel: str, department: str, items: list[Documen
         user="system",
         action="expiry_notice",
         target=department,
-        details={"channel": channel, "documents": [d.id for d in fresh]},
+        details={
+            "channel": channel,
+            "documents": [d.id for d in fresh.expiring],
+            EXPIRY_UNKNOWN: [d.id for d in fresh.unknown],
+        },
     )
     session.commit()
-    return len(fresh)
+    return len(fresh.expiring) + len(fresh.unknown)
 
 
 def _summary(documents: list[Document], today: date) -> list[dict[str, Any]]:
@@ -263,28 +291,45 @@ def _summary(documents: list[Document], today: date) -> list[dict[str, Any]]:
     ]
 
 
-def _post_webhook(url: str, department: str, documents: list[Document], today: date) -> None:
+def _post_webhook(url: str, department: str, notice: _DepartmentNotice, today: date) -> None:
     response = httpx.post(
         url,
-        json={"department": department, "date": today.isoformat(), "documents": _summary(documents, today)},
+        json={
+            "department": department,
+            "date": today.isoformat(),
+            "documents": _summary(notice.expiring, today),
+            EXPIRY_UNKNOWN: _summary(notice.unknown, today),
+        },
         timeout=10,
     )
     response.raise_for_status()
 
 
 def _send_email(
-    settings: Settings, recipients: list[str], department: str, documents: list[Document], today: date
+    settings: Settings, recipients: list[str], department: str, notice: _DepartmentNotice, today: date
 ) -> None:
     message = EmailMessage()
-    message["Subject"] = f"【客商档案】{department} 有 {len(documents)} 份文档即将到期"
+    counts = []
+    if notice.expiring:
+        counts.append(f"{len(notice.expiring)} 份文档即将到期")
+    if notice.unknown:
+        counts.append(f"{len(notice.unknown)} 份文档到期日期未知")
+    message["Subject"] = f"【客商档案】{department} 有 {'，'.join(counts)}"
     message["From"] = settings.smtp_sender
     message["To"] = ", ".join(recipients)
-    lines = [f"{department}：以下文档将在 {settings.notify_within_days} 天内到期或已过期：", ""]
-    for item in _summary(documents, today):
-        state = "已过期" if item["expired"] else "即将到期"
-        lines.append(
-            f"- {item['archive_no']} {item['partner']}《{item['title']}》 {item['expires_on']} {state}"
-        )
+    lines = []
+    if notice.expiring:
+        lines += [f"{department}：以下文档将在 {settings.notify_within_days} 天内到期或已过期：", ""]
+        for item in _summary(notice.expiring, today):
+            state = "已过期" if item["expired"] else "即将到期"
+            lines.append(
+                f"- {item['archive_no']} {item['partner']}《{item['title']}》 {item['expires_on']} {state}"
+            )
+        lines.append("")
+    if notice.unknown:
+        lines += [f"{department}：以下文档的到期日期未能读出，请档案室核对补录：", ""]
+        for item in _summary(notice.unknown, today):
+            lines.append(f"- {item['archive_no']} {item['partner']}《{item['title']}》 到期日期未知")
     message.set_content("\n".join(lines))
     with smtplib.SMTP(settings.smtp_host or "localhost", settings.smtp_port, timeout=10) as smtp:
         if settings.smtp_starttls:

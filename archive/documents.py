@@ -9,9 +9,10 @@ from functools import partial
 from pathlib import Path, PurePath
 
 from anyio import to_thread
+from elasticsearch import Elasticsearch
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from archive.audit import record_event
 from archive.db import session_scope
@@ -20,7 +21,9 @@ from archive.filetypes import identify_upload
 from archive.models import AccessGrant, Document
 from archive.numbering import document_archive_no
 from archive.permissions import User, can_view_document
+from archive.review import correct_fields
 from archive.schemas import Confidentiality, DocType, DocumentUpdate
+from archive.search_index import reindex_documents
 from archive.storage import OriginalStore, StagedFile
 
 
@@ -212,23 +215,50 @@ def get_visible_document(session: Session, *, user: User, document_id: str) -> D
     return document
 
 
-def update_document(session: Session, *, user: User, document_id: str, data: DocumentUpdate) -> Document:
+def update_document(
+    session: Session,
+    *,
+    es: Elasticsearch,
+    index_prefix: str,
+    user: User,
+    document_id: str,
+    data: DocumentUpdate,
+) -> Document:
+    """Change what the archive office keeps about a document; fields go through the review service.
+
+    The index is rewritten before the commit: a confidentiality change must never lag behind.
+    """
     if not user.has_role("archivist", "admin"):
         raise Forbidden("只有档案管理员或管理员可以修改文档 (archivist or admin only)")
     document = get_visible_document(session, user=user, document_id=document_id)
+    stated = dict(data.fields or {})
+    if "expires_on" in data.model_fields_set:
+        given = data.expires_on.isoformat() if data.expires_on else None
+        if "expires_on" in stated and stated["expires_on"] != given:
+            raise InvalidInput(
+                "expires_on 与 fields.expires_on 不一致 (expires_on and fields.expires_on differ)",
+                field="expires_on",
+            )
+        # What the archive office states wins over what was read from the document.
+        stated["expires_on"] = given
     changes: dict[str, object] = {}
-    for field, value in data.model_dump(exclude_unset=True).items():
+    for field, value in data.model_dump(exclude_unset=True, exclude={"fields", "expires_on"}).items():
         changes[field] = {"old": _jsonable(getattr(document, field)), "new": _jsonable(value)}
         setattr(document, field, value)
-        if field == "expires_on":
-            # What the archive office states wins over what was read from the document.
-            document.fields = {**(document.fields or {}), "expires_on": _jsonable(value)}
-            document.field_provenance = {
-                **(document.field_provenance or {}),
-                "expires_on": {"source": "supplied", "by": user.sub},
-            }
-    record_event(session, user=user.sub, action="document_update", target=document.id, details=changes)
-    session.flush()
+    if changes:
+        record_event(session, user=user.sub, action="document_update", target=document.id, details=changes)
+        session.flush()
+    if stated:
+        return correct_fields(
+            session, es=es, index_prefix=index_prefix, user=user, document_id=document.id, changes=stated
+        )
+    if document.status == "indexed":
+        refreshed = session.scalars(
+            select(Document)
+            .where(Document.id == document.id)
+            .options(selectinload(Document.page_texts), selectinload(Document.partner))
+        ).one()
+        reindex_documents(es, prefix=index_prefix, documents=[refreshed])
     return document
 
 

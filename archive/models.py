@@ -129,6 +129,13 @@ class Document(Base):
     page_texts: Mapped[list[DocumentPage]] = relationship(
         back_populates="document", order_by="DocumentPage.number", cascade="all, delete-orphan"
     )
+    # The database removes them with the document (destruction deletes rows in bulk).
+    review_items: Mapped[list[ReviewItem]] = relationship(
+        back_populates="document",
+        order_by="ReviewItem.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
 
 class DocumentPage(Base):
@@ -149,6 +156,31 @@ class DocumentPage(Base):
     layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     document: Mapped[Document] = relationship(back_populates="page_texts")
+
+
+class ReviewItem(Base):
+    """One thing about a document that waits for the archive office, or was decided by it.
+
+    `kind` is `needs_review` (a value read that no check can verify), `unknown` (a field that
+    could not be read; `reason` says why) or `supersession` (a document that may replace an
+    older one only once an archivist confirms it; `field` is `supersedes`). An open item has
+    no `decision`; a decided one stays as the record of who decided what, and when.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (UniqueConstraint("document_id", "field", name="uq_review_item_field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    document: Mapped[Document] = relationship(back_populates="review_items")
 
 
 class AccessGrant(Base):
@@ -286,14 +318,17 @@ class SupplierEvaluation(Base):
 
 
 class ExpiryNotice(Base):
-    """One notice sent about a document entering the expiry window, so none is sent twice."""
+    """One notice sent about a document, so none is sent twice: per expiry date announced, or
+    once that its expiry is unknown."""
 
     __tablename__ = "expiry_notices"
-    __table_args__ = (UniqueConstraint("document_id", "channel", "expires_on", name="uq_expiry_notice_once"),)
+    __table_args__ = (UniqueConstraint("document_id", "channel", "subject", name="uq_expiry_notice_subject"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     document_id: Mapped[str] = mapped_column(String(32), index=True)
     channel: Mapped[str] = mapped_column(String(20))
-    expires_on: Mapped[date] = mapped_column(Date)
+    # The expiry date announced (ISO), or "expiry_unknown".
+    subject: Mapped[str] = mapped_column(String(20))
+    expires_on: Mapped[date | None] = mapped_column(Date)
     department: Mapped[str] = mapped_column(String(100))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

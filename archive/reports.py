@@ -17,6 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from archive.audit import record_event
+from archive.compliance import expiry_unknown_documents
 from archive.errors import Forbidden
 from archive.exports import (
     DOCX_MEDIA_TYPE,
@@ -31,6 +32,7 @@ from archive.exports import (
 from archive.models import Document, Partner
 from archive.partners import get_visible_partner
 from archive.permissions import User, document_visibility_clause, partner_visibility_clause
+from archive.supersession import awaiting_confirmation_clause
 
 REPORT_ROLES = ("archivist", "compliance", "admin")
 
@@ -128,12 +130,17 @@ def is_perpetual(document: Document) -> bool:
 
 def _licence_candidates(session: Session, *, user: User, partner_ids: Sequence[str] | None = None
                         ) -> list[Document]:
-    """Indexed, current (not superseded) business licences the caller may see."""
+    """Indexed, current (not superseded) business licences the caller may see and may trust.
+
+    A licence still waiting for an archivist to confirm it may replace an older one (or refused
+    that) is left out: a forged licence must not make its partner look licensed.
+    """
     query = select(Document).where(
         Document.doc_type == "business_license",
         Document.status == "indexed",
         Document.superseded_by.is_(None),
         document_visibility_clause(user),
+        ~awaiting_confirmation_clause(),
     )
     if partner_ids is not None:
         query = query.where(Document.partner_id.in_(partner_ids))
@@ -225,11 +232,25 @@ class ExpiringDocument(BaseModel):
     expired: bool
 
 
+class UnknownExpiryDocument(BaseModel):
+    id: str
+    archive_no: str
+    partner_id: str
+    partner_name: str
+    doc_type: str
+    doc_type_label: str
+    title: str
+    department: str
+    uploaded_on: date
+
+
 class DepartmentReview(BaseModel):
     department: str
     missing_licence: list[PartnerSummary] = []
     missing_bank_info: list[PartnerSummary] = []
     expiring: list[ExpiringDocument] = []
+    # Licences, ID cards and contracts whose expiry could not be read: they may expire any day.
+    expiry_unknown: list[UnknownExpiryDocument] = []
 
 
 class AnnualReview(BaseModel):
@@ -306,6 +327,13 @@ def annual_review(session: Session, *, user: User, year: int) -> AnnualReview:
             doc_type_label=DOC_TYPE_LABELS.get(doc.doc_type, doc.doc_type), title=doc.title,
             department=doc.department, expires_on=expires_on, expired=expires_on < review_date,
         ))
+    for unknown in expiry_unknown_documents(session, user=user):
+        doc = unknown.document
+        section(doc.department).expiry_unknown.append(UnknownExpiryDocument(
+            id=doc.id, archive_no=doc.archive_no, partner_id=doc.partner_id, partner_name=doc.partner.name,
+            doc_type=doc.doc_type, doc_type_label=DOC_TYPE_LABELS.get(doc.doc_type, doc.doc_type),
+            title=doc.title, department=doc.department, uploaded_on=doc.created_at.date(),
+        ))
     for review in departments.values():
         review.expiring.sort(key=lambda item: (not item.expired, item.expires_on, item.archive_no))
 
@@ -316,6 +344,7 @@ def annual_review(session: Session, *, user: User, year: int) -> AnnualReview:
         "missing_licence": sum(len(d.missing_licence) for d in result.departments),
         "missing_bank_info": sum(len(d.missing_bank_info) for d in result.departments),
         "expiring": sum(len(d.expiring) for d in result.departments),
+        "expiry_unknown": sum(len(d.expiry_unknown) for d in result.departments),
     })
     return result
 
@@ -324,6 +353,7 @@ _REVIEW_PARTNER_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "
 _REVIEW_PARTNER_WIDTHS = (6, 14, 22, 36, 12)
 _REVIEW_DOCUMENT_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "文档类型", "题名", "到期日期", "状态")
 _REVIEW_DOCUMENT_WIDTHS = (6, 14, 26, 36, 14, 30, 14, 10)
+_REVIEW_UNKNOWN_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "文档类型", "题名", "上传日期", "状态")
 
 
 def annual_review_xlsx(review: AnnualReview) -> Attachment:
@@ -351,6 +381,17 @@ def annual_review_xlsx(review: AnnualReview) -> Attachment:
         columns=_REVIEW_DOCUMENT_COLUMNS, rows=document_rows, widths=_REVIEW_DOCUMENT_WIDTHS,
         sheet_title="即将到期",
         heading=Heading(title=f"{review.year}年度年审：次年7月1日前到期的文档", department="全部部门",
+                        made_on=made_on),
+    ))
+    unknown_rows = [
+        (n, doc.department, doc.archive_no, doc.partner_name, doc.doc_type_label, doc.title,
+         doc.uploaded_on.isoformat(), "到期日未知")
+        for n, doc in enumerate((doc for d in review.departments for doc in d.expiry_unknown), start=1)
+    ]
+    sheets.append(Table(
+        columns=_REVIEW_UNKNOWN_COLUMNS, rows=unknown_rows, widths=_REVIEW_DOCUMENT_WIDTHS,
+        sheet_title="到期日未知",
+        heading=Heading(title=f"{review.year}年度年审：到期日期未能读出的文档", department="全部部门",
                         made_on=made_on),
     ))
     return Attachment(

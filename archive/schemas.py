@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -204,10 +204,17 @@ class DocumentUpdate(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     expires_on: date | None = None
     legal_hold: bool | None = None
+    fields: dict[str, Annotated[str, Field(max_length=500)] | None] | None = Field(
+        default=None,
+        max_length=40,
+        description="Extracted fields as a person states them: a value (dates as 2026-01-31; "
+        "expires_on also 长期), or null when the document does not carry the field.",
+        examples=[{"expires_on": "2030-06-30", "legal_representative": "林建华"}],
+    )
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> DocumentUpdate:
-        _refuse_null(self, ("confidentiality", "department", "title", "legal_hold"))
+        _refuse_null(self, ("confidentiality", "department", "title", "legal_hold", "fields"))
         return self
 
 

@@ -33,7 +33,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from archive.audit import Event, record_events
-from archive.compliance import apply_supersession
 from archive.db import session_scope
 from archive.documents import safe_filename
 from archive.errors import UnsupportedFile
@@ -51,6 +50,7 @@ from archive.search_index import (
 )
 from archive.settings import Settings, get_settings
 from archive.storage import StagedFile
+from archive.supersession import apply_supersession
 from ingest.extraction import ExtractionError, ExtractionLimits
 from ingest.extraction.model import Extraction
 from ingest.fields import FieldExtraction
@@ -443,7 +443,11 @@ def _keep(
             session.scalars(
                 select(Document)
                 .where(Document.id.in_(list(extracted)), Document.status == "processing")
-                .options(selectinload(Document.page_texts), selectinload(Document.partner))
+                .options(
+                    selectinload(Document.page_texts),
+                    selectinload(Document.partner),
+                    selectinload(Document.review_items),
+                )
             )
         )
         for document in documents:

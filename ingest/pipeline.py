@@ -17,12 +17,14 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from archive.compliance import apply_supersession, cross_check_flags
+from archive.compliance import cross_check_flags
 from archive.db import session_scope
 from archive.jobs import TransientError
 from archive.models import Document, DocumentPage
+from archive.review import sync_field_items
 from archive.search_index import ensure_index, index_document, is_unavailable, reindex_documents
 from archive.storage import OriginalStore
+from archive.supersession import apply_supersession
 from ingest.extraction import Extraction, ExtractionError, ExtractionLimits
 from ingest.extraction.model import PageDone
 from ingest.fields import FieldExtraction
@@ -184,13 +186,15 @@ UNVERIFIABLE_FIELDS = frozenset(
 
 
 def _keep_fields(document: Document, extraction: FieldExtraction, *, page_sources: dict[int, str]) -> None:
-    """Merge read fields with what the uploader supplied (which wins) and cross-check them."""
+    """Merge read fields with what a person supplied (which wins), cross-check them, and queue
+    for the archive office what is unsure or unread."""
     provenance = {
         name: entry
         for name, entry in (document.field_provenance or {}).items()
         if entry.get("source") == "supplied"
     }
-    fields = {name: (document.fields or {}).get(name) for name in provenance}
+    # A person's word stands, including that the document does not carry a field.
+    fields = {name: document.fields[name] for name in provenance if name in (document.fields or {})}
     problems = {}
     for name, found in extraction.fields.items():
         if name in provenance:
@@ -207,7 +211,7 @@ def _keep_fields(document: Document, extraction: FieldExtraction, *, page_source
             **({"method": found.method} if found.method != "text" else {}),
         }
     for name, why in extraction.problems.items():
-        if name not in fields:
+        if name not in fields and name not in provenance:
             problems[name] = why
     document.fields = fields
     document.field_provenance = provenance
@@ -218,6 +222,7 @@ def _keep_fields(document: Document, extraction: FieldExtraction, *, page_source
     document.flags = cross_check_flags(
         doc_type=document.doc_type, fields=fields, partner=document.partner, unverified=unverified
     )
+    sync_field_items(document)
 
 
 def _index(ctx: WorkerContext, document_id: str) -> None:

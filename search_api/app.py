@@ -29,6 +29,7 @@ from search_api.routers import (
     partners,
     ratings,
     reports,
+    review,
     search,
 )
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authenticated.include_router(destruction.router)
     authenticated.include_router(audit.router)
     authenticated.include_router(compliance.router)
+    authenticated.include_router(review.router)
     app.include_router(authenticated)
     # The staff web interface (HTML pages, sign-in, static files) beside the API.
     web.install(app)

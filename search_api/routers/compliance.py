@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
-from archive.compliance import expiring_documents
+from archive.compliance import (
+    ExpiringDocument,
+    UnknownExpiry,
+    count_expiry_unknown,
+    expiring_documents,
+    expiry_unknown_documents,
+)
 from archive.lookup import lookup_license
+from archive.permissions import User, mask_id_numbers, sees_id_numbers
 from archive.schemas import PartnerOut
 from search_api.deps import CurrentUser, EsDep, SessionDep, SettingsDep
 
@@ -64,11 +71,30 @@ def lookup(
     )
 
 
-@router.get("/compliance/expiring", response_model=list[ExpiringItem])
-def expiring(
-    session: SessionDep, user: CurrentUser, within_days: Annotated[int, Query(ge=1, le=3650)] = 30
-) -> list[ExpiringItem]:
-    """Documents expiring within N days, expired ones first and flagged; superseded ones left out."""
+class ExpiryUnknownItem(BaseModel):
+    id: str
+    archive_no: str
+    partner_id: str
+    partner_name: str
+    doc_type: str
+    title: str
+    department: str
+    reason: str | None = Field(description="why no expiry was read")
+    uploaded_at: datetime
+    flags: list[dict[str, Any]]
+    review_url: str = Field(description="the web page where the archive office supplies the date")
+
+
+class ExpiringSections(BaseModel):
+    within_days: int
+    expiring: list[ExpiringItem]
+    expiry_unknown: list[ExpiryUnknownItem] = Field(
+        description="licences, ID cards and contracts whose expiry could not be read and that are "
+        "not 长期, until someone supplies the date or records that there is none"
+    )
+
+
+def _expiring_items(items: list[ExpiringDocument]) -> list[ExpiringItem]:
     return [
         ExpiringItem(
             id=item.document.id,
@@ -83,6 +109,57 @@ def expiring(
             days_left=item.days_left,
             flags=item.document.flags or [],
         )
-        for item in expiring_documents(session, user=user, within_days=within_days)
+        for item in items
         if item.document.expires_on is not None
     ]
+
+
+def _unknown_item(user: User, item: UnknownExpiry) -> ExpiryUnknownItem:
+    document = item.document
+    show = (lambda text: text) if sees_id_numbers(user, document.id) else mask_id_numbers
+    return ExpiryUnknownItem(
+        id=document.id,
+        archive_no=document.archive_no,
+        partner_id=document.partner_id,
+        partner_name=document.partner.name,
+        doc_type=document.doc_type,
+        title=show(document.title),
+        department=document.department,
+        reason=show(item.reason) if item.reason else None,
+        uploaded_at=document.created_at,
+        flags=document.flags or [],
+        review_url=f"/review?document={document.id}",
+    )
+
+
+@router.get(
+    "/compliance/expiring",
+    response_model=list[ExpiringItem] | ExpiringSections,
+    responses={
+        200: {
+            "description": "a list (the default), or with `sections=true` an object with "
+            "`expiring` and `expiry_unknown`; the list form carries the number of documents of "
+            "unknown expiry in the `X-Expiry-Unknown` header"
+        }
+    },
+)
+def expiring(
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    within_days: Annotated[int, Query(ge=1, le=3650)] = 30,
+    sections: Annotated[
+        bool, Query(description="answer with both sections: `expiring` and `expiry_unknown`")
+    ] = False,
+) -> list[ExpiringItem] | ExpiringSections:
+    """Documents expiring within N days, expired ones first and flagged; superseded ones left out.
+
+    Apart from them, `expiry_unknown`: what could not be dated, until someone supplies it.
+    """
+    dated = _expiring_items(expiring_documents(session, user=user, within_days=within_days))
+    if sections:
+        unknown = [_unknown_item(user, u) for u in expiry_unknown_documents(session, user=user)]
+        return ExpiringSections(within_days=within_days, expiring=dated, expiry_unknown=unknown)
+    # The list keeps today's shape; the header says what it cannot hold.
+    response.headers["X-Expiry-Unknown"] = str(count_expiry_unknown(session, user=user))
+    return dated

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy.orm import selectinload
 
 from archive import documents as service
 from archive.models import Document
@@ -22,7 +21,6 @@ from archive.schemas import (
     DocumentStatus,
     DocumentUpdate,
 )
-from archive.search_index import reindex_documents
 from search_api.deps import (
     CurrentUser,
     EsDep,
@@ -166,17 +164,10 @@ def update_document(
     settings: SettingsDep,
     user: CurrentUser,
 ) -> DocumentOut:
-    """Change confidentiality, department, title, expiry or legal hold."""
-    document = service.update_document(session, user=user, document_id=document_id, data=data)
-    if document.status == "indexed":
-        refreshed = (
-            session.query(Document)
-            .options(selectinload(Document.page_texts), selectinload(Document.partner))
-            .filter(Document.id == document.id)
-            .one()
-        )
-        # Before the commit: a confidentiality change must never lag behind in the index.
-        reindex_documents(es, prefix=settings.es_index_prefix, documents=[refreshed])
+    """Change confidentiality, department, title, expiry, legal hold or extracted fields."""
+    document = service.update_document(
+        session, es=es, index_prefix=settings.es_index_prefix, user=user, document_id=document_id, data=data
+    )
     return document_out(user, document)
 
 

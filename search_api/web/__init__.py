@@ -6,7 +6,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from search_api.web import auth_pages, compliance_pages, office_pages, search_pages, upload_pages
+from search_api.web import (
+    auth_pages,
+    compliance_pages,
+    office_pages,
+    review_pages,
+    search_pages,
+    upload_pages,
+)
 from search_api.web.core import HERE
 
 
@@ -18,4 +25,5 @@ def install(app: FastAPI) -> None:
     app.include_router(upload_pages.json_api)
     app.include_router(office_pages.router)
     app.include_router(compliance_pages.router)
+    app.include_router(review_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

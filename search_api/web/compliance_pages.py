@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from archive.compliance import ExpiringDocument, expiring_documents
+from archive.compliance import ExpiringDocument, expiring_documents, expiry_unknown_documents
 from archive.exports import CSV_MEDIA_TYPE, Table, csv_bytes
+from archive.permissions import mask_id_numbers, sees_id_numbers
+from archive.review import open_counts_by_department
 from search_api.web.core import WebRoute, WebSession, WebUser, language, render
 from search_api.web.i18n import labeller, translator
 
@@ -57,13 +59,25 @@ def dashboard(request: Request, session: WebSession, user: WebUser, band: str = 
     bars = [{"month": m, "count": per_month.get((m.year, m.month), 0)} for m in months]
     peak = max([b["count"] for b in bars] + [1])
     shown = [(item, b) for item, b in banded if b and (not band or b == band)]
+    unknown = []
+    for entry in expiry_unknown_documents(session, user=user):
+        show = (lambda text: text) if sees_id_numbers(user, entry.document.id) else mask_id_numbers
+        document = entry.document
+        reason = show(entry.reason or "")
+        unknown.append({"document": document, "title": show(document.title), "reason": reason})
+    for row in unknown:
+        by_department[row["document"].department]["unknown"] += 1
+    queue = dict(open_counts_by_department(session, user=user))
+    departments = sorted(set(by_department) | set(queue))
     return render(
         request,
         "compliance.html",
         {
             "bands": _BANDS,
             "counts": counts,
-            "by_department": sorted(by_department.items()),
+            "by_department": [(d, by_department.get(d, Counter()), queue.get(d, 0)) for d in departments],
+            "unknown": unknown,
+            "queue_total": sum(queue.values()),
             "bars": bars,
             "peak": peak,
             "items": shown,
@@ -97,6 +111,20 @@ def export_csv(
             "Y" if item.expired else "",
         ]
         for item in expiring_documents(session, user=user, within_days=within_days)
+    ]
+    # Never silently left out: what could not be dated follows, marked as such.
+    rows += [
+        [
+            unknown.document.archive_no,
+            unknown.document.partner.name,
+            label("doc_type", unknown.document.doc_type),
+            unknown.document.title,
+            unknown.document.department,
+            t("到期日未知"),
+            "",
+            "",
+        ]
+        for unknown in expiry_unknown_documents(session, user=user)
     ]
     body = csv_bytes(Table(columns=columns, rows=rows))
     stamp = datetime.now(UTC).strftime("%Y%m%d")

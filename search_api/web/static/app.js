@@ -92,3 +92,15 @@
   });
   zone.addEventListener("drop", function (e) { accept(e.dataTransfer.files); });
 })();
+
+// Review page: the outline of a reading on the page image lights up while its item is in use.
+(function () {
+  "use strict";
+  var items = document.querySelectorAll(".review-item[data-field]");
+  items.forEach(function (item) {
+    var boxes = document.querySelectorAll('.reading[data-field="' + item.dataset.field + '"]');
+    function mark(on) { boxes.forEach(function (box) { box.classList.toggle("active", on); }); }
+    ["mouseenter", "focusin"].forEach(function (type) { item.addEventListener(type, function () { mark(true); }); });
+    ["mouseleave", "focusout"].forEach(function (type) { item.addEventListener(type, function () { mark(false); }); });
+  });
+})();
