@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import session_scope
+from archive.metrics import AUDIT_WAIT_SECONDS
 from archive.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -154,6 +156,7 @@ class AuditWriter:
     def record(
         self, *, user: str, action: str, target: str | None = None, details: dict[str, Any] | None = None
     ) -> None:
+        started = time.perf_counter()
         pending = _Pending(Event(user, action, target, details))
         with self._lock:
             if self._closed:
@@ -173,6 +176,7 @@ class AuditWriter:
             pending.ready.wait()  # written, or promoted, just now
         if pending.leads:
             self._write_waiting()
+        AUDIT_WAIT_SECONDS.observe(time.perf_counter() - started)
         if pending.error is not None:
             raise pending.error
 

@@ -31,6 +31,7 @@ from archive.db import make_engine, make_session_factory, session_scope
 from archive.errors import DomainError
 from archive.migrate import upgrade_database
 from archive.models import Document, Partner
+from archive.progress import SILENT, Progress
 from archive.search_index import documents_alias, make_client, rebuild
 from archive.settings import Settings
 
@@ -195,7 +196,7 @@ def _is_empty_dir(path: Path) -> bool:
     return not path.exists() or (path.is_dir() and not any(path.iterdir()))
 
 
-def create_backup(settings: Settings, *, dest: Path, actor: str) -> BackupResult:
+def create_backup(settings: Settings, *, dest: Path, actor: str, progress: Progress = SILENT) -> BackupResult:
     """Copy the record, the queue and the originals into `dest` (new or empty), manifest last."""
     dest = dest.expanduser().resolve()
     if not _is_empty_dir(dest):
@@ -235,7 +236,7 @@ def create_backup(settings: Settings, *, dest: Path, actor: str) -> BackupResult
         warnings.append("队列不是 SQLite，未备份；未完成的文档会被重新入队 (the queue is not SQLite "
                         "and was not copied; unfinished documents are swept back onto the queue)")
 
-    originals, total_bytes, corrupt = _copy_originals(settings.originals_dir, dest / "originals")
+    originals, total_bytes, corrupt = _copy_originals(settings.originals_dir, dest / "originals", progress)
     missing = sorted(referenced - set(originals))
     if corrupt:
         warnings.append(f"{len(corrupt)} 个原件与其 SHA-256 不符，未备份 (originals that fail their SHA-256 "
@@ -283,17 +284,26 @@ def create_backup(settings: Settings, *, dest: Path, actor: str) -> BackupResult
     return BackupResult(dest=dest, manifest=manifest)
 
 
-def _copy_originals(source_root: Path, target_root: Path) -> tuple[list[str], int, list[str]]:
+def _copy_originals(
+    source_root: Path, target_root: Path, progress: Progress
+) -> tuple[list[str], int, list[str]]:
     """Copy every stored original whose bytes match its name; return copied, bytes, corrupt."""
     copied: list[str] = []
     corrupt: list[str] = []
     total = 0
     if not source_root.is_dir():
         return copied, total, corrupt
-    for path in sorted(source_root.rglob("*")):
+    stored = [
+        path
+        for path in sorted(source_root.rglob("*"))
+        if path.relative_to(source_root).parts[0] != ".staging"
+        and path.is_file()
+        and _SHA256_NAME.match(path.name)
+    ]
+    progress.stage("复制并校验原件 (originals copied and verified)", len(stored))
+    for path in stored:
+        progress.advance()
         relative = path.relative_to(source_root)
-        if relative.parts[0] == ".staging" or not path.is_file() or not _SHA256_NAME.match(path.name):
-            continue
         if _copy_verified(path, target_root / relative, expected=path.name):
             copied.append(path.name)
             total += path.stat().st_size
@@ -333,7 +343,9 @@ def _refuse_non_empty(settings: Settings) -> None:
             raise BackupError("目标数据库非空，拒绝恢复 (the target database is not empty; restore refuses)")
 
 
-def restore_backup(settings: Settings, *, src: Path, actor: str) -> RestoreResult:
+def restore_backup(
+    settings: Settings, *, src: Path, actor: str, progress: Progress = SILENT
+) -> RestoreResult:
     """Restore a backup into an empty data directory, verify it, then rebuild the index."""
     src = src.expanduser().resolve()
     manifest = read_manifest(src)
@@ -350,7 +362,7 @@ def restore_backup(settings: Settings, *, src: Path, actor: str) -> RestoreResul
     settings.data_path.mkdir(parents=True, exist_ok=True)
     database_url = settings.resolved_database_url
     try:
-        _copy_back(settings, src=src, manifest=manifest)
+        _copy_back(settings, src=src, manifest=manifest, progress=progress)
     except BaseException:
         # The target was empty before: take back what was written, so a retry can start over.
         _remove_restored(settings)
@@ -367,6 +379,9 @@ def restore_backup(settings: Settings, *, src: Path, actor: str) -> RestoreResul
     es = make_client(settings)
     try:
         with session_scope(make_session_factory(engine)) as session:
+            progress.stage("重建索引 (index rebuilt)", session.scalar(
+                select(func.count(Document.id)).where(Document.status == "indexed")
+            ))
             documents = session.scalars(
                 select(Document)
                 .where(Document.status == "indexed")
@@ -374,7 +389,7 @@ def restore_backup(settings: Settings, *, src: Path, actor: str) -> RestoreResul
                 .execution_options(yield_per=500)
             )
             index, indexed = rebuild(es, prefix=settings.es_index_prefix, documents=documents,
-                                     replicas=settings.es_replicas)
+                                     replicas=settings.es_replicas, progress=progress)
             record_event(session, user=actor, action="restore", target=str(src), details={
                 "backup_created_at": manifest["created_at"], "counts": manifest["counts"],
                 "index": index, "indexed": indexed,
@@ -385,7 +400,7 @@ def restore_backup(settings: Settings, *, src: Path, actor: str) -> RestoreResul
     return RestoreResult(manifest=manifest, index=index, indexed=indexed)
 
 
-def _copy_back(settings: Settings, *, src: Path, manifest: dict[str, Any]) -> None:
+def _copy_back(settings: Settings, *, src: Path, manifest: dict[str, Any], progress: Progress) -> None:
     database = manifest["database"]
     copy = src / database["file"]
     database_url = settings.resolved_database_url
@@ -413,7 +428,9 @@ def _copy_back(settings: Settings, *, src: Path, manifest: dict[str, Any]) -> No
             raise BackupError("复制队列时校验失败 (the queue copy failed its SHA-256)")
 
     target_root = settings.originals_dir
+    progress.stage("恢复并校验原件 (originals restored and verified)", len(manifest["originals"]["files"]))
     for sha256 in manifest["originals"]["files"]:
+        progress.advance()
         relative = Path(sha256[:2]) / sha256[2:4] / sha256
         if not _copy_verified(src / "originals" / relative, target_root / relative, expected=sha256):
             raise BackupError(f"原件校验失败 (an original in the backup fails its SHA-256): {sha256}")

@@ -18,6 +18,7 @@ from archive.audit import record_event
 from archive.db import session_scope
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
 from archive.filetypes import identify_upload
+from archive.metrics import UPLOADS
 from archive.models import AccessGrant, Document
 from archive.numbering import document_archive_no
 from archive.permissions import User, can_view_document
@@ -67,21 +68,27 @@ async def accept_upload(
     The database work runs in worker threads: blocking the event loop on a pooled
     connection while other requests hold the rest of the pool would deadlock the server.
     """
-    department = await to_thread.run_sync(
-        partial(upload_department, session_factory, user=user, request=request)
-    )
-    staged = await store.stage(chunks, max_bytes=max_bytes)
-    return await to_thread.run_sync(
-        partial(
-            record_upload,
-            session_factory,
-            store=store,
-            user=user,
-            request=request,
-            staged=staged,
-            department=department,
+    try:
+        department = await to_thread.run_sync(
+            partial(upload_department, session_factory, user=user, request=request)
         )
-    )
+        staged = await store.stage(chunks, max_bytes=max_bytes)
+        outcome = await to_thread.run_sync(
+            partial(
+                record_upload,
+                session_factory,
+                store=store,
+                user=user,
+                request=request,
+                staged=staged,
+                department=department,
+            )
+        )
+    except Exception:
+        UPLOADS.labels("refused").inc()
+        raise
+    UPLOADS.labels("duplicate" if outcome.duplicate else "accepted").inc()
+    return outcome
 
 
 def upload_department(session_factory: sessionmaker[Session], *, user: User, request: UploadRequest) -> str:

@@ -159,8 +159,12 @@ class LocalNode:
     def log_file(self) -> Path:
         return self.home / "logs" / "partner-archive.log"
 
-    def start(self, *, timeout: float = 180.0) -> None:
-        """Start the node in the background and wait until it answers; no-op if it runs."""
+    def start(self, *, timeout: float = 180.0, wait: bool = True) -> None:
+        """Start the node in the background and wait until it answers; no-op if it runs.
+
+        A cluster member answers only once a majority of its masters formed the cluster:
+        start those with `wait=False` side by side, then `wait_until_healthy` each.
+        """
         if self.is_healthy():
             return
         if self.pid() is not None:
@@ -196,7 +200,8 @@ class LocalNode:
                 + (result.stderr or result.stdout)[-3000:]
                 + f"\nlog: {self.log_file}"
             )
-        self.wait_until_healthy(timeout=timeout)
+        if wait:
+            self.wait_until_healthy(timeout=timeout)
 
     def _configure(self, distribution: Path) -> Path:
         config_dir = self.home / "config"
@@ -304,8 +309,47 @@ class LocalNode:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def kill(self) -> None:
+        """SIGKILL, as a crashed machine would go: no goodbye to the cluster."""
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGKILL)
+        while self.pid() is not None:
+            time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+
     def status(self) -> str:
         pid = self.pid()
         if pid is None:
             return "stopped"
         return f"running (pid {pid}, {self.url}, {'healthy' if self.is_healthy() else 'not answering'})"
+
+
+def local_cluster(
+    home: Path, *, distribution_dir: Path, http_ports: list[int], transport_ports: list[int], heap_mb: int
+) -> list[LocalNode]:
+    """Nodes of one loopback cluster (all master-eligible data nodes), not yet started."""
+    names = tuple(f"node-{number}" for number in range(1, len(http_ports) + 1))
+    return [
+        LocalNode(
+            home=home / name,
+            distribution_dir=distribution_dir,
+            http_port=http_port,
+            transport_port=transport_port,
+            heap_mb=heap_mb,
+            node_name=name,
+            cluster_name=f"partner-archive-{home.name}",
+            seed_transport_ports=tuple(transport_ports),
+            initial_masters=names,
+        )
+        for name, http_port, transport_port in zip(names, http_ports, transport_ports, strict=True)
+    ]
+
+
+def start_cluster(nodes: list[LocalNode], *, timeout: float = 180.0) -> None:
+    """Start every node, then wait for the cluster they form."""
+    for node in nodes:
+        node.start(wait=False)
+    for node in nodes:
+        node.wait_until_healthy(timeout=timeout)

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.audit import record_event
 from archive.models import Document
+from archive.progress import SILENT, Progress
 from archive.search_index import delete_document, documents_alias, ensure_index, index_body, reindex_documents
 from archive.storage import OriginalStore
 
@@ -141,12 +142,16 @@ def _index_fingerprints(es: Elasticsearch, *, prefix: str) -> dict[str, dict[str
     }
 
 
-def _check_files(session: Session, *, store: OriginalStore, report: IntegrityReport) -> None:
+def _check_files(
+    session: Session, *, store: OriginalStore, report: IntegrityReport, progress: Progress
+) -> None:
     verdicts: dict[str, str | None] = {}
+    progress.stage("校验原件 (originals against SHA-256)", session.scalar(select(func.count(Document.id))))
     rows = session.execute(
         select(Document.id, Document.archive_no, Document.sha256).order_by(Document.archive_no)
     )
     for document_id, archive_no, sha256 in rows:
+        progress.advance()
         report.documents += 1
         if sha256 not in verdicts:
             if not store.exists(sha256):
@@ -179,17 +184,23 @@ def check_integrity(
     prefix: str,
     repair: bool,
     actor: str,
+    progress: Progress = SILENT,
 ) -> IntegrityReport:
     """Check originals and the index; with `repair`, bring the index back in line with the record."""
     report = IntegrityReport()
-    _check_files(session, store=store, report=report)
+    _check_files(session, store=store, report=report, progress=progress)
 
     in_index = _index_fingerprints(es, prefix=prefix)
     report.index_exists = in_index is not None
     in_index = in_index or {}
     report.index_entries = len(in_index)
     on_record: set[str] = set()
+    progress.stage(
+        "比对索引与记录 (index against the record)",
+        session.scalar(select(func.count(Document.id)).where(Document.status == "indexed")),
+    )
     for document in _indexed_documents(session):
+        progress.advance()
         on_record.add(document.id)
         found = in_index.get(document.id)
         if found is None:

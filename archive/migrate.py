@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from archive.db import make_engine
 
@@ -29,3 +33,14 @@ def upgrade_database(url: str) -> None:
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration this code ships."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def database_revision(connection: Connection) -> str | None:
+    """The migration the database is at (None: never migrated)."""
+    return MigrationContext.configure(connection).get_current_revision()

@@ -12,6 +12,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from archive.audit import AuditWriter
 from archive.errors import InvalidInput, ServiceUnavailable
+from archive.metrics import SEARCHES, count_elasticsearch_error
 from archive.permissions import User, mask_id_numbers, sees_id_numbers, visibility_filter
 from archive.schemas import SearchHit, SearchResponse
 from archive.search_index import documents_alias, ensure_index, is_unavailable
@@ -145,6 +146,9 @@ def search_documents(
         "from": (page - 1) * size,
         "size": size,
         "track_total_hits": True,
+        # A shard that cannot answer (its node just went, no copy yet promoted) fails the
+        # search: a total counted over some shards only would be silently wrong.
+        "allow_partial_search_results": False,
         "_source": [
             "partner_id",
             "partner_name",
@@ -168,11 +172,21 @@ def search_documents(
     try:
         response = _search(es, prefix=prefix, body=body)
     except Exception as exc:
-        if is_unavailable(exc):
+        unavailable = is_unavailable(exc) or _shards_unavailable(exc)
+        count_elasticsearch_error("search", unavailable=unavailable)
+        if unavailable:
+            SEARCHES.labels("unavailable").inc()
             raise ServiceUnavailable(
                 "搜索服务暂时不可用，请稍后再试 (the search engine is unavailable; try again later)"
             ) from exc
         raise
+    shards = response.get("_shards", {})
+    if response.get("timed_out") or shards.get("failed") or shards.get("successful") != shards.get("total"):
+        count_elasticsearch_error("search", unavailable=True)
+        SEARCHES.labels("unavailable").inc()
+        raise ServiceUnavailable(
+            "搜索服务暂时不可用，请稍后再试 (the search engine answered for part of the index only)"
+        )
     hits = [_hit(user, raw) for raw in response["hits"]["hits"]]
     facets = {
         name: {bucket["key"]: bucket["doc_count"] for bucket in agg["buckets"]}
@@ -190,7 +204,13 @@ def search_documents(
             "total": total,
         },
     )
+    SEARCHES.labels("answered").inc()
     return SearchResponse(total=total, page=page, size=size, hits=hits, facets=facets)
+
+
+def _shards_unavailable(exc: Exception) -> bool:
+    """A search refused because some shard had no copy to answer (partial results are off)."""
+    return isinstance(exc, ApiError) and "search_phase_execution_exception" in str(exc.body)
 
 
 def _search(es: Elasticsearch, *, prefix: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -18,12 +18,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import ApiError, ConnectionError, Elasticsearch, NotFoundError, helpers
+from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError, helpers
 from elasticsearch.serializer import OrjsonSerializer
 
 from archive.errors import ServiceUnavailable
 from archive.models import Document
 from archive.permissions import CONFIDENTIALITY_RANK
+from archive.progress import SILENT, Progress
 from archive.settings import Settings
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
@@ -46,7 +47,10 @@ def make_client(settings: Settings) -> Elasticsearch:
         options["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
     if settings.es_ca_file:
         options["ca_certs"] = str(settings.es_ca_file)
-    return Elasticsearch(settings.effective_es_url, **options)
+    # A cluster is named by several of its nodes, comma-separated: a request to one that is
+    # down is retried on the next, and the client leaves the dead one aside for a while.
+    hosts = [url.strip() for url in settings.effective_es_url.split(",") if url.strip()]
+    return Elasticsearch(hosts, **options)
 
 
 def documents_alias(prefix: str) -> str:
@@ -221,8 +225,12 @@ def rebuild(
     prefix: str,
     documents: Iterable[Document],
     replicas: int = 0,
+    progress: Progress = SILENT,
 ) -> tuple[str, int]:
-    """Build a fresh index from the record, then move the alias to it in one step."""
+    """Build a fresh index from the record, then move the alias to it in one step.
+
+    `progress` is advanced as bulk requests finish; the caller names the stage and its size.
+    """
     alias = documents_alias(prefix)
     version, mapping = latest_mapping()
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
@@ -237,7 +245,7 @@ def rebuild(
         for document in documents:
             yield {"_index": index, "_id": document.id, "_source": index_body(document)}
 
-    indexed = _bulk_overlapped(es, actions())
+    indexed = _bulk_overlapped(es, actions(), progress=progress)
     es.indices.put_settings(index=index, settings={"refresh_interval": None})
     es.indices.refresh(index=index)
     old = _alias_targets(es, alias)
@@ -251,7 +259,12 @@ def rebuild(
 
 
 def _bulk_overlapped(
-    es: Elasticsearch, actions: Iterable[dict[str, Any]], *, chunk_size: int = 500, in_flight: int = 2
+    es: Elasticsearch,
+    actions: Iterable[dict[str, Any]],
+    *,
+    chunk_size: int = 500,
+    in_flight: int = 2,
+    progress: Progress = SILENT,
 ) -> int:
     """Bulk requests sent from threads while this thread reads the record and builds the next ones.
 
@@ -265,17 +278,21 @@ def _bulk_overlapped(
         iterator = iter(actions)
         while chunk := list(itertools.islice(iterator, chunk_size)):
             while len(pending) >= in_flight:
-                indexed += pending.popleft().result()[0]
+                done = pending.popleft().result()[0]
+                indexed += done
+                progress.advance(done)
             pending.append(
                 pool.submit(helpers.bulk, es, chunk, chunk_size=chunk_size, raise_on_error=True)
             )
         while pending:
-            indexed += pending.popleft().result()[0]
+            done = pending.popleft().result()[0]
+            indexed += done
+            progress.advance(done)
     return indexed
 
 
 def is_unavailable(exc: Exception) -> bool:
     """Errors that mean the search engine is down or overloaded, worth retrying later."""
-    if isinstance(exc, ConnectionError):
+    if isinstance(exc, ConnectionError | ConnectionTimeout | ServiceUnavailable):
         return True
     return isinstance(exc, ApiError) and exc.meta.status in (429, 502, 503, 504)

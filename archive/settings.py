@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     lease_seconds: int = 300
     max_attempts: int = 3
     worker_threads: int = 1
+    worker_nice: int = 10
+    """Added to a worker's niceness (Tesseract inherits it): searches on the same cores keep
+    the CPU they need, OCR takes what is left."""
 
     # Web interface
     # The development sign-in page mints a token for any chosen user: never in production.
@@ -124,6 +127,9 @@ class Settings(BaseSettings):
     # Performance
     ocr_cache: bool = True
     """Keep OCR results by page-image hash in DATA_DIR/ocr-cache: a re-upload never repeats OCR."""
+    metrics_port: int | None = None
+    """Serve /metrics (Prometheus) on this port of its own, never on the public API's; unset: off."""
+    metrics_host: str = "127.0.0.1"
     import_jobs: int = 0
     """Extraction processes of `partner-archive import`; 0 means one per core."""
 

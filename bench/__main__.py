@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench [--quick] [--only ocr,text,bulk,search,memory]`.
+"""`make bench` / `python -m bench [--quick] [--only ocr,text,bulk,search,memory,cluster,mixed]`.
 
 Generates its inputs, runs each measurement several times against a reference measured in
 the same run on the same inputs, and writes bench/results.json and bench/results.md.
@@ -20,7 +20,7 @@ from bench.common import OUT, ROOT, Figure, elasticsearch_url, load_now, log
 
 RESULTS = ROOT / "bench" / "results.json"
 TABLE = ROOT / "bench" / "results.md"
-PARTS = ("ocr", "text", "bulk", "memory", "search")
+PARTS = ("ocr", "text", "bulk", "memory", "search", "cluster", "mixed")
 
 
 def main() -> None:
@@ -80,6 +80,15 @@ def main() -> None:
             documents, scale = (20_000, (2_000, 20_000, 60_000)) if quick else (100_000, (10_000, 100_000, 300_000))
             figures += search.archive_figures(es_url, documents, scale, runs=1 if quick else 2,
                                               requests=400 if quick else 800)
+        if "cluster" in parts:
+            from bench import cluster
+
+            figures += cluster.measure(es_url, documents=5_000 if quick else 20_000, requests=200 if quick else 400)
+        if "mixed" in parts:
+            from bench import mixed
+
+            figures += mixed.measure(es_url, documents=20_000 if quick else 100_000, pages=4 if quick else 10,
+                                     runs=1 if quick else 2, idle_seconds=15 if quick else 30)
     elapsed = time.monotonic() - started
     load_after = load_now()
     log(f"after: {load_after}")

@@ -6,6 +6,8 @@ pipeline, and a spawned import process re-imports this module as its main module
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -130,18 +132,23 @@ def _parse_ttl(value: str) -> timedelta:
 @app.command()
 def reindex() -> None:
     """Rebuild the search index from the record (no OCR is repeated) and switch the alias."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
     from sqlalchemy.orm import selectinload
 
     from archive.db import make_engine, make_session_factory
     from archive.models import Document
     from archive.search_index import make_client, rebuild
+    from cli.progress import progress_shown
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
     es = make_client(settings)
     started = time.perf_counter()
-    with make_session_factory(engine)() as session:
+    with make_session_factory(engine)() as session, progress_shown() as progress:
+        progress.stage(
+            "重建索引 (reindex)",
+            session.scalar(select(func.count(Document.id)).where(Document.status == "indexed")),
+        )
         documents = session.scalars(
             select(Document)
             .where(Document.status == "indexed")
@@ -149,7 +156,11 @@ def reindex() -> None:
             .execution_options(yield_per=500)
         )
         index, count = rebuild(
-            es, prefix=settings.es_index_prefix, documents=documents, replicas=settings.es_replicas
+            es,
+            prefix=settings.es_index_prefix,
+            documents=documents,
+            replicas=settings.es_replicas,
+            progress=progress,
         )
     elapsed = time.perf_counter() - started
     typer.echo(f"reindexed {count} documents into {index} in {elapsed:.1f} s")
@@ -192,12 +203,15 @@ def import_(
     jobs: Annotated[int, typer.Option(help="extraction processes; 0: one per core")] = 0,
 ) -> None:
     """Import a whole archive: extraction in a process pool, bulk indexing, one refresh."""
+    from cli.progress import progress_shown
     from ingest.bulk_import import main as import_main
 
     _prepare(get_settings())
     arguments = [str(directory), "--doc-type", doc_type, "--confidentiality", confidentiality]
     arguments += ["--user", user, "--jobs", str(jobs), *(["--partner", partner] if partner else [])]
-    raise typer.Exit(code=import_main(arguments))
+    with progress_shown() as progress:
+        code = import_main(arguments, progress=progress)
+    raise typer.Exit(code=code)
 
 
 def _prepare(settings: Settings) -> None:
@@ -219,6 +233,13 @@ def run() -> None:
         node.start()
         typer.echo(f"Elasticsearch: {node.status()}")
     executable = sys.executable
+    # The API serves /metrics (with PARTNER_ARCHIVE_METRICS_PORT) for both processes: they
+    # count into one directory, emptied here so that no earlier run's counts are added in.
+    metrics_dir = settings.data_path / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir()
+    api_env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    worker_env = {key: value for key, value in api_env.items() if key != "PARTNER_ARCHIVE_METRICS_PORT"}
     children = [
         subprocess.Popen(
             [
@@ -231,9 +252,10 @@ def run() -> None:
                 settings.host,
                 "--port",
                 str(settings.port),
-            ]
+            ],
+            env=api_env,
         ),
-        subprocess.Popen([executable, "-m", "ingest.worker"]),
+        subprocess.Popen([executable, "-m", "ingest.worker"], env=worker_env),
     ]
     typer.echo(f"API on http://{settings.host}:{settings.port}/docs — Ctrl-C stops everything")
 

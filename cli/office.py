@@ -33,15 +33,16 @@ def check(
     from archive.integrity import check_integrity
     from archive.search_index import is_unavailable, make_client
     from archive.storage import OriginalStore
+    from cli.progress import progress_shown
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
     es = make_client(settings)
     try:
-        with session_scope(make_session_factory(engine)) as session:
+        with session_scope(make_session_factory(engine)) as session, progress_shown() as progress:
             report = check_integrity(
                 session, es=es, store=OriginalStore(settings.originals_dir),
-                prefix=settings.es_index_prefix, repair=repair, actor=cli_actor(),
+                prefix=settings.es_index_prefix, repair=repair, actor=cli_actor(), progress=progress,
             )
     except Exception as exc:
         if not is_unavailable(exc):
@@ -59,9 +60,11 @@ def check(
 def backup(dest: Annotated[Path, typer.Argument(help="a new or empty directory")]) -> None:
     """Copy the record, the queue and the originals (verified) into DEST, with manifest.json."""
     from archive.backup import BackupError, create_backup
+    from cli.progress import progress_shown
 
     try:
-        result = create_backup(get_settings(), dest=dest, actor=cli_actor())
+        with progress_shown() as progress:
+            result = create_backup(get_settings(), dest=dest, actor=cli_actor(), progress=progress)
     except BackupError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(code=1) from exc
@@ -82,9 +85,11 @@ def backup(dest: Annotated[Path, typer.Argument(help="a new or empty directory")
 def restore(src: Annotated[Path, typer.Argument(help="a directory written by `backup`")]) -> None:
     """Restore SRC into an empty data directory, verify it, and rebuild the search index."""
     from archive.backup import BackupError, restore_backup
+    from cli.progress import progress_shown
 
     try:
-        result = restore_backup(get_settings(), src=src, actor=cli_actor())
+        with progress_shown() as progress:
+            result = restore_backup(get_settings(), src=src, actor=cli_actor(), progress=progress)
     except BackupError as exc:
         typer.echo(exc.message, err=True)
         raise typer.Exit(code=1) from exc

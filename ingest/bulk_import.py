@@ -39,6 +39,7 @@ from archive.errors import UnsupportedFile
 from archive.filetypes import identify_upload
 from archive.models import Document, Partner
 from archive.numbering import document_archive_nos
+from archive.progress import SILENT, Progress
 from archive.schemas import Confidentiality, DocType
 from archive.search_index import (
     documents_alias,
@@ -93,20 +94,23 @@ class ImportAborted(Exception):
     recorded but not indexed is finished by a worker."""
 
 
-def import_directory(settings: Settings, directory: Path, options: ImportOptions) -> ImportReport:
+def import_directory(
+    settings: Settings, directory: Path, options: ImportOptions, *, progress: Progress = SILENT
+) -> ImportReport:
     """Record, extract and index every supported file under `directory`."""
     ctx = build_context(settings)
     try:
-        return _import(ctx, directory, options)
+        return _import(ctx, directory, options, progress)
     finally:
         ctx.es.close()
 
 
-def _import(ctx: WorkerContext, directory: Path, options: ImportOptions) -> ImportReport:
+def _import(ctx: WorkerContext, directory: Path, options: ImportOptions, progress: Progress) -> ImportReport:
     report = ImportReport()
     files = sorted(path for path in directory.rglob("*") if path.is_file() and not _hidden(path, directory))
     if not files:
         return report
+    progress.stage("导入文件 (files imported)", len(files))
     sources: dict[str, _Source] = {}
     batches = iter([files[start : start + _RECORD_BATCH] for start in range(0, len(files), _RECORD_BATCH)])
     # File copies release the GIL; more threads than this only contend for it.
@@ -116,7 +120,12 @@ def _import(ctx: WorkerContext, directory: Path, options: ImportOptions) -> Impo
 
     def record_next() -> list[str] | None:
         batch = next(batches, None)
-        return None if batch is None else _record_batch(ctx, directory, batch, options, report, sources, io)
+        if batch is None:
+            return None
+        recorded = _record_batch(ctx, directory, batch, options, report, sources, io)
+        # Duplicates and skipped files are done as soon as they are recognised.
+        progress.advance(len(batch) - len(recorded))
+        return recorded
 
     # spawn, not fork: the parent holds connection pools and threads a fork would copy.
     spawn = multiprocessing.get_context("spawn")
@@ -137,7 +146,9 @@ def _import(ctx: WorkerContext, directory: Path, options: ImportOptions) -> Impo
         # One refresh for the whole import instead of one per document or per second.
         with scheduled_refresh_paused(ctx.es, prefix=ctx.index_prefix):
             # Files are recorded batch by batch while the pool extracts those already recorded.
-            _extract_and_index(ctx, pool, indexer, first, record_next, sources, report, options.jobs)
+            _extract_and_index(
+                ctx, pool, indexer, first, record_next, sources, report, options.jobs, progress
+            )
         log.info("import.done", documents=len(report.recorded), duplicates=report.duplicates)
     return report
 
@@ -350,6 +361,7 @@ def _extract_and_index(
     sources: dict[str, _Source],
     report: ImportReport,
     jobs: int,
+    progress: Progress,
 ) -> None:
     # Each process OCRs its document's pages on its share of the cores.
     limits = replace(ctx.limits, ocr_workers=max(1, (os.cpu_count() or 1) // jobs))
@@ -371,6 +383,7 @@ def _extract_and_index(
         if not in_flight:
             break
         done, _ = wait(in_flight, timeout=30, return_when=FIRST_COMPLETED)
+        progress.advance(len(done))
         for future in done:
             document_id = in_flight.pop(future)
             result = _result(ctx, document_id, future, report)
@@ -504,7 +517,7 @@ def _index_kept(ctx: WorkerContext, bodies: list[tuple[str, dict[str, Any]]]) ->
         return len(documents)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, progress: Progress = SILENT) -> int:
     parser = argparse.ArgumentParser(prog="partner-archive import", description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
     parser.add_argument(
@@ -532,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     started = time.perf_counter()
     try:
-        report = import_directory(settings, directory, options)
+        report = import_directory(settings, directory, options, progress=progress)
     except ImportAborted as error:
         print(str(error), file=sys.stderr)
         return 1

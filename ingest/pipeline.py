@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from archive.compliance import cross_check_flags
 from archive.db import session_scope
 from archive.jobs import TransientError
+from archive.metrics import DOCUMENTS_PROCESSED, count_elasticsearch_error
 from archive.models import Document, DocumentPage
 from archive.review import sync_field_items
 from archive.search_index import ensure_index, index_document, is_unavailable, reindex_documents
@@ -235,10 +236,21 @@ def _index(ctx: WorkerContext, document_id: str) -> None:
         try:
             ensure_index(ctx.es, prefix=ctx.index_prefix)
             index_document(ctx.es, prefix=ctx.index_prefix, document=document)
+            mark_indexed(document, at=_now())
+            # An older licence (or ID card, bank letter…) of the same partner is now superseded.
+            changed = apply_supersession(session, document)
+            if changed:
+                reindex_documents(ctx.es, prefix=ctx.index_prefix, documents=changed)
         except Exception as exc:
+            count_elasticsearch_error("index", unavailable=is_unavailable(exc))
             if not is_unavailable(exc):
                 raise
-            # Give the document back, without counting the attempt, and let the queue retry.
+            DOCUMENTS_PROCESSED.labels("deferred").inc()
+            # Give the document back, without counting the attempt, and let the queue retry;
+            # nothing of this attempt is kept (a supersession not yet in the index is redone).
+            session.rollback()
+            document = session.get(Document, document_id)
+            assert document is not None
             document.status = "queued"
             document.attempts = max(document.attempts - 1, 0)
             document.lease_expires_at = None
@@ -246,11 +258,7 @@ def _index(ctx: WorkerContext, document_id: str) -> None:
             session.commit()
             log.warning("document.index_deferred", document_id=document_id, error=str(exc))
             raise TransientError(str(exc)) from exc
-        mark_indexed(document, at=_now())
-        # An older licence (or ID card, bank letter…) of the same partner is now superseded.
-        changed = apply_supersession(session, document)
-        if changed:
-            reindex_documents(ctx.es, prefix=ctx.index_prefix, documents=changed)
+    DOCUMENTS_PROCESSED.labels("indexed").inc()
     log.info("document.indexed", document_id=document_id)
 
 
@@ -270,6 +278,7 @@ def fail_document(ctx: WorkerContext, document_id: str, *, reason: str, message:
             .where(Document.id == document_id)
             .values(status="failed", error=message, error_reason=reason, lease_expires_at=None)
         )
+    DOCUMENTS_PROCESSED.labels("failed").inc()
     log.warning("document.failed", document_id=document_id, reason=reason, error=message)
 
 

@@ -10,6 +10,7 @@ import structlog
 from archive.compliance import send_expiry_notices
 from archive.db import make_engine, make_session_factory, session_scope
 from archive.jobs import NOTIFY_EXPIRING, PROCESS_DOCUMENT, REQUEUE_ABANDONED, JobQueue
+from archive.metrics import MetricsServer, serving_registry
 from archive.search_index import make_client
 from archive.settings import Settings, get_settings
 from archive.storage import OriginalStore
@@ -61,6 +62,8 @@ def notify_expiring(ctx: WorkerContext, settings: Settings) -> int:
 
 def run(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
+    if settings.worker_nice > 0:
+        os.nice(settings.worker_nice)
     queue = JobQueue(settings)
     ctx = build_context(settings)
     attach(queue, ctx, settings)
@@ -69,6 +72,9 @@ def run(settings: Settings | None = None) -> None:
     requeue_abandoned(
         ctx, enqueue=queue.enqueue_document, stale_after=timedelta(seconds=settings.lease_seconds)
     )
+    if settings.metrics_port:
+        # Its own counts (documents, OCR pages and seconds); the archive's state is the API's.
+        MetricsServer(serving_registry(), host=settings.metrics_host, port=settings.metrics_port)
     log.info("worker.start", queue=settings.resolved_queue_url, threads=settings.worker_threads)
     # Huey backs off up to 10 s between polls by default; an upload should start within a second.
     consumer = queue.huey.create_consumer(

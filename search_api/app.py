@@ -13,11 +13,13 @@ from archive.audit import AuditWriter
 from archive.db import make_engine, make_session_factory
 from archive.jobs import JobQueue
 from archive.logging import configure_logging
+from archive.metrics import MetricsServer, serving_registry
 from archive.search_index import ensure_index, is_unavailable, make_client
 from archive.settings import Settings, get_settings
 from archive.storage import OriginalStore
 from search_api import errors, web
 from search_api.deps import get_current_user
+from search_api.metrics import RequestMetrics, archive_state
 from search_api.routers import (
     audit,
     borrowing,
@@ -59,7 +61,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise
             # Uploads must still be accepted; the index is created when the engine answers.
             log.warning("elasticsearch.unavailable_at_start", error=str(exc))
+        metrics = None
+        if settings.metrics_port:
+            registry = serving_registry(archive_state(app.state.session_factory, app.state.queue))
+            metrics = MetricsServer(registry, host=settings.metrics_host, port=settings.metrics_port)
         yield
+        if metrics is not None:
+            metrics.close()
         app.state.audit.close()
         es.close()
         engine.dispose()
@@ -72,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(RequestMetrics)
     _generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -120,7 +120,7 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     components["Error"] = ERROR_SCHEMA
     reference = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     for path, operations in schema.get("paths", {}).items():
-        if not path.startswith("/api/v1") or path.endswith("/healthz"):
+        if not path.startswith("/api/v1") or path.endswith(("/healthz", "/readyz")):
             continue
         for operation in operations.values():
             responses = operation.setdefault("responses", {})

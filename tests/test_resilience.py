@@ -215,3 +215,72 @@ def test_healthz_is_200_when_everything_answers(client) -> None:
     response = client.get("/api/v1/healthz")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "elasticsearch": "ok", "queue": "ok"}
+
+
+def test_readyz_is_200_when_engines_answer_and_the_schema_is_current(client) -> None:
+    response = client.get("/api/v1/readyz")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "elasticsearch": "ok", "queue": "ok"},
+    }
+
+
+def test_readyz_is_503_while_the_schema_lags_behind_the_code(settings, client) -> None:
+    from alembic import command
+
+    from archive.migrate import alembic_config, head_revision
+
+    previous = f"{int(head_revision()) - 1:04d}"
+    command.stamp(alembic_config(settings.resolved_database_url), previous)
+    response = client.get("/api/v1/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["migrations"] == f"behind: at {previous}, code expects {head_revision()}"
+    # Alive all the same: the process answers, it only should not take traffic yet.
+    assert client.get("/api/v1/healthz").status_code == 200
+
+
+def test_readyz_is_503_when_the_search_engine_is_down(settings) -> None:
+    with TestClient(create_app(_down(settings)), raise_server_exceptions=False) as down:
+        response = down.get("/api/v1/readyz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "not_ready"
+    assert response.json()["checks"]["elasticsearch"].startswith("down")
+    assert response.json()["checks"]["migrations"] == "ok"
+
+
+def test_a_search_that_only_part_of_the_index_can_answer_is_503_not_a_smaller_total(
+    tmp_path, settings, es, client, make_caller, create_partner, upload, run_worker
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    assert upload(buyer, text_pdf(tmp_path / "采购合同.pdf", [CONTRACT_TEXT]), partner_id=partner["id"]).status_code == 202
+    run_worker()
+    assert client.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers).json()["total"] == 1
+    # A second index behind the alias whose only shard has no node to live on: what a
+    # cluster looks like when the node holding a shard is gone and no copy took over.
+    alias = documents_alias(settings.es_index_prefix)
+    stranded = f"{alias}-stranded"
+    es.indices.create(
+        index=stranded,
+        settings={"number_of_shards": 1, "number_of_replicas": 0,
+                  "index.routing.allocation.require._name": "no-such-node"},
+        wait_for_active_shards="0",
+    )
+    es.indices.update_aliases(actions=[{"add": {"index": stranded, "alias": alias}}])
+    search = client.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers)
+    assert search.status_code == 503, search.text
+    assert "搜索服务暂时不可用" in search.json()["detail"]
+
+
+def test_a_cluster_named_by_several_nodes_is_searched_while_the_first_is_down(
+    settings, make_caller, create_partner
+) -> None:
+    dead_first = f"http://127.0.0.1:{_free_port()},{settings.es_url}"
+    cluster = settings.model_copy(update={"es_url": dead_first})
+    buyer = make_caller("zhang.wei", departments="采购部")
+    with TestClient(create_app(cluster), raise_server_exceptions=False) as client:
+        for _ in range(3):
+            response = client.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers)
+            assert response.status_code == 200, response.text
+        assert client.get("/api/v1/readyz").json()["checks"]["elasticsearch"] == "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -11,6 +12,7 @@ from types import TracebackType
 
 from PIL import Image
 
+from archive.metrics import OCR_PAGES, OCR_SECONDS
 from ingest.extraction.model import ExtractedPage, ExtractionError, PageDone
 from ingest.extraction.ocr_cache import OcrCache
 from ocr import OcrError, OcrOptions, OcrResult, detect_orientation, ocr_image_file
@@ -150,11 +152,16 @@ class PageOcrPool:
             key = self._cache.key(image_path, options.dpi) if self._cache else None
             result = self._cache.get(key) if self._cache and key else None
             if result is None:
+                started = time.perf_counter()
                 result = ocr_image_file(image_path, options)
                 if self._fix_orientation and (result.confidence or 0) < _SUSPECT_ORIENTATION_BELOW:
                     result = self._upright_result(number, image_path, result, options)
+                OCR_SECONDS.inc(time.perf_counter() - started)
+                OCR_PAGES.labels("tesseract").inc()
                 if self._cache and key:
                     self._cache.put(key, result)
+            else:
+                OCR_PAGES.labels("cache").inc()
         finally:
             image_path.unlink(missing_ok=True)
         return ExtractedPage(number=number, text=result.text, source="ocr", ocr_confidence=result.confidence)
