@@ -23,12 +23,14 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,postgres,redis]'
 	touch $@
 
-# Tesseract with Chinese, a CJK font for the test fixtures, Maven to fetch Elasticsearch,
+# Tesseract with Chinese and its orientation data (osd, a Recommends that --no-install-recommends
+# leaves out), a CJK font for the test fixtures, Maven to fetch Elasticsearch,
 # Chromium for the browser tests, PostgreSQL and Redis for the scaled-out configuration's test.
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
 		|| missing="$$missing tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng"; \
+	tesseract --list-langs 2>/dev/null | grep -qx osd || missing="$$missing tesseract-ocr-osd"; \
 	fc-list 2>/dev/null | grep -qi wqy || missing="$$missing fonts-wqy-zenhei"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \

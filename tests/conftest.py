@@ -53,12 +53,31 @@ def _stop_nodes_of_dead_runs() -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A skipped test proves nothing: under `make test` a missing prerequisite is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which this suite does not allow (install what it needs): {report.longrepr}"
+
+
+RUN_INDEX_PREFIX = f"pa-test-{RUN_ID}-"
+
+
+def run_index_prefix() -> str:
+    """A fresh index prefix of this run: the session clean-up finds it, other runs never share it."""
+    return f"{RUN_INDEX_PREFIX}{next(_prefix_numbers)}"
+
+
 @pytest.fixture(scope="session")
 def es_url() -> Iterator[str]:
     """A real node: an existing one from PARTNER_ARCHIVE_TEST_ES_URL, or one started here."""
     external = os.environ.get("PARTNER_ARCHIVE_TEST_ES_URL")
     if external:
         yield external
+        _delete_run_indices(external)
         return
     _stop_nodes_of_dead_runs()
     # Under /tmp, not pytest's 0700 tmp root: as root the node runs as a service user.
@@ -75,19 +94,32 @@ def es_url() -> Iterator[str]:
     node.start()
     try:
         yield node.url
+        strays = _indices_outside_the_run(node.url)
     finally:
         node.stop()
         shutil.rmtree(home, ignore_errors=True)
+    # On the run's own node every index carries the run's prefix: one named by a test would
+    # escape the clean-up on a shared node (PARTNER_ARCHIVE_TEST_ES_URL) and meet other runs there.
+    assert not strays, f"indices outside the run's prefix {RUN_INDEX_PREFIX!r}: {strays}"
+
+
+def _delete_run_indices(url: str) -> None:
+    with Elasticsearch(url, request_timeout=30) as client:
+        # Named one by one: wildcard deletes are refused on purpose.
+        for name in client.indices.get(index=f"{RUN_INDEX_PREFIX}*", expand_wildcards="all"):
+            client.indices.delete(index=name)
+
+
+def _indices_outside_the_run(url: str) -> list[str]:
+    with Elasticsearch(url, request_timeout=30) as client:
+        names = client.indices.get(index="*", expand_wildcards="all").keys()
+    return sorted(name for name in names if not name.startswith((".", RUN_INDEX_PREFIX)))
 
 
 @pytest.fixture(scope="session")
 def es(es_url: str) -> Iterator[Elasticsearch]:
     client = Elasticsearch(es_url, request_timeout=30)
     yield client
-    # Only this run's indices, named one by one (wildcard deletes are refused on purpose).
-    names = list(client.indices.get(index=f"pa-test-{RUN_ID}-*").keys())
-    for name in names:
-        client.indices.delete(index=name)
     client.close()
 
 
@@ -97,7 +129,7 @@ def settings(tmp_path: Path, es_url: str) -> Settings:
     settings = Settings(
         data_dir=data_dir,
         es_url=es_url,
-        es_index_prefix=f"pa-test-{RUN_ID}-{next(_prefix_numbers)}",
+        es_index_prefix=run_index_prefix(),
         ocr_dpi=300,
         lease_seconds=300,
     )

@@ -198,11 +198,28 @@ def test_raising_confidentiality_hides_the_document_at_once(client, corpus, make
 
 
 def test_user_text_cannot_widen_the_filter(client, corpus) -> None:
-    _partners, _ids, callers = corpus
-    visitor = callers["visitor"].headers
-    for attempt in ["* OR department:*", "_id:*", '{"match_all": {}}', "confidentiality:secret", "*"]:
-        body = client.get("/api/v1/search", params={"q": attempt}, headers=visitor).json()
-        assert body["total"] <= 1, attempt
+    _partners, ids, callers = corpus
+    attempts = [
+        "* OR department:*",
+        "_id:*",
+        '{"match_all": {}}',
+        "confidentiality:secret",
+        "*",
+        "合同条款 | department:采购部",
+        "合同条款 -公开",
+    ]
+    for user in ("visitor", "seller"):
+        seen = {ids[name] for name in USERS[user][3]}
+        for attempt in attempts:
+            response = client.get("/api/v1/search", params={"q": attempt}, headers=callers[user].headers)
+            assert response.status_code == 200, (user, attempt, response.text)
+            body = response.json()
+            found = {hit["id"] for hit in body["hits"]}
+            assert found <= seen, (user, attempt, found - seen)
+            assert body["total"] == len(found), (user, attempt)
+        # The text still reaches what the user sees: the filter, not an empty result, held.
+        everything = client.get("/api/v1/search", params={"q": "合同条款"}, headers=callers[user].headers)
+        assert {hit["id"] for hit in everything.json()["hits"]} == seen, user
 
 
 def test_credit_codes_are_not_mistaken_for_id_numbers() -> None:

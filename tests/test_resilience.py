@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jwt
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
@@ -192,7 +193,7 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def test_a_token_from_the_command_line_is_accepted_by_the_service(settings, client) -> None:
+def test_a_token_from_the_command_line_is_accepted_by_the_service(settings, client, make_caller) -> None:
     minted = run_cli(
         settings,
         "token",
@@ -207,8 +208,24 @@ def test_a_token_from_the_command_line_is_accepted_by_the_service(settings, clie
         "--ttl",
         "1h",
     ).stdout.strip()
+    claims = jwt.decode(minted, settings.jwt_secret.get_secret_value(), algorithms=["HS256"])
+    assert {key: claims[key] for key in ("sub", "roles", "departments", "clearance")} == {
+        "sub": "wang.fang",
+        "roles": ["staff", "compliance"],
+        "departments": ["采购部", "财务部"],
+        "clearance": "secret",
+    }
+    assert claims["exp"] - claims["iat"] == 3600
+    assert abs(claims["iat"] - datetime.now(UTC).timestamp()) < 120
+    # The service reads the same claims: compliance sees every department's partners.
+    other = client.post(
+        "/api/v1/partners",
+        json={"name": "泉州海丝贸易有限公司", "kind": "customer", "department": "销售部"},
+        headers=make_caller("chen.dang", roles="archivist", clearance="secret").headers,
+    ).json()
     response = client.get("/api/v1/partners", headers={"Authorization": f"Bearer {minted}"})
     assert response.status_code == 200
+    assert [p["id"] for p in response.json()["items"]] == [other["id"]]
 
 
 def test_healthz_is_200_when_everything_answers(client) -> None:

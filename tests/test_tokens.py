@@ -39,11 +39,15 @@ def _tampered() -> str:
 @pytest.mark.parametrize(
     ("token", "why"),
     [
-        pytest.param(_tampered, "签名", id="tampered-signature"),
+        pytest.param(_tampered, "令牌无效 (invalid token): Signature verification failed", id="tampered-signature"),
         pytest.param(lambda: _unsigned(GOOD_CLAIMS), "令牌无效", id="alg-none"),
-        pytest.param(lambda: _token(GOOD_CLAIMS, algorithm="HS512"), "令牌无效", id="wrong-algorithm"),
         pytest.param(
-            lambda: _token(GOOD_CLAIMS, key="another-secret-of-someone-else-123"), "令牌无效", id="wrong-key"
+            lambda: _token(GOOD_CLAIMS, algorithm="HS512"), "The specified alg value is not allowed", id="wrong-algorithm"
+        ),
+        pytest.param(
+            lambda: _token(GOOD_CLAIMS, key="another-secret-of-someone-else-123"),
+            "Signature verification failed",
+            id="wrong-key",
         ),
         pytest.param(lambda: _token(GOOD_CLAIMS, ttl=-10), "过期", id="expired"),
         pytest.param(
@@ -66,10 +70,7 @@ def test_bad_tokens_are_401_with_a_reason(client, token, why) -> None:
     response = client.get("/api/v1/search", headers={"Authorization": f"Bearer {token()}"})
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
-    if why == "签名":
-        assert "令牌无效" in response.json()["detail"]
-    else:
-        assert why in response.json()["detail"]
+    assert why in response.json()["detail"]
 
 
 def test_a_good_token_passes(client) -> None:

@@ -100,17 +100,12 @@ def test_declared_type_must_match_the_content(tmp_path, settings, upload, buyer,
     _refused(response, 415, "PDF", "image/png")
 
 
-def test_oversized_upload_is_refused_and_nothing_kept(tmp_path, es_url, make_caller) -> None:
+def test_oversized_upload_is_refused_and_nothing_kept(tmp_path, settings, make_caller) -> None:
     from fastapi.testclient import TestClient
 
-    from archive.migrate import upgrade_database
     from search_api.app import create_app
 
-    settings = Settings(
-        data_dir=tmp_path / "small", es_url=es_url, max_upload_mb=1, es_index_prefix="pa-test-oversize"
-    )
-    settings.data_path.mkdir(parents=True)
-    upgrade_database(settings.resolved_database_url)
+    settings = settings.model_copy(update={"max_upload_mb": 1})
     archivist = make_caller("archive.office", roles="archivist", clearance="confidential")
     big = tmp_path / "big.pdf"
     big.write_bytes(b"%PDF-1.7\n" + b"0" * (1024 * 1024 + 10))

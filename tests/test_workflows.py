@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError, StatementError
 
 from tests.samples import CONTRACT_TEXT, text_pdf
 from tests.test_resilience import run_cli
@@ -365,19 +365,41 @@ def test_searches_audited_together_each_committed_before_its_answer(settings) ->
     engine.dispose()
 
 
-def test_a_search_whose_record_cannot_be_written_fails(settings) -> None:
+def test_a_search_whose_record_cannot_be_written_fails(
+    tmp_path, settings, client, make_caller, create_partner, upload, run_worker
+) -> None:
     from archive.audit import AuditWriter
     from archive.db import make_engine, make_session_factory
 
-    engine = make_engine(settings.resolved_database_url)
-    writer = AuditWriter(make_session_factory(engine))
-    with pytest.raises(Exception, match="not JSON serializable"):
+    partner = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    document_id = upload(buyer, text_pdf(tmp_path / "采购合同.pdf", [CONTRACT_TEXT]), partner_id=partner["id"]).json()["id"]
+    run_worker()
+    engine = create_engine(settings.resolved_database_url)
+    with engine.begin() as connection:  # the database refuses every new audit entry
+        connection.execute(
+            text(
+                "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_entries "
+                "BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END"
+            )
+        )
+    refused = client.get("/api/v1/search", params={"q": "离心水泵"}, headers=buyer.headers)
+    assert refused.status_code == 500
+    assert refused.json() == {"detail": "服务器内部错误，已记录 (internal error; it has been logged)"}
+    assert document_id not in refused.text  # no answer leaves without its record
+    with engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER audit_refused"))
+    engine.dispose()
+    answered = client.get("/api/v1/search", params={"q": "离心水泵"}, headers=buyer.headers)
+    assert [hit["id"] for hit in answered.json()["hits"]] == [document_id]
+
+    writer = AuditWriter(make_session_factory(make_engine(settings.resolved_database_url)))
+    with pytest.raises(StatementError, match="not JSON serializable"):
         writer.record(user="zhang.wei", action="search", details={"q": object()})
     writer.record(user="zhang.wei", action="search", details={"q": "营业执照"})
     writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         writer.record(user="zhang.wei", action="search", details={"q": "营业执照"})
-    engine.dispose()
 
 
 def test_a_search_that_gives_up_waiting_for_the_log_does_not_stall_the_next(settings, monkeypatch) -> None:
@@ -385,34 +407,43 @@ def test_a_search_that_gives_up_waiting_for_the_log_does_not_stall_the_next(sett
     from archive.audit import AuditWriter
     from archive.db import make_session_factory
 
-    # Short waits all round: the database's busy timeout and the writer's patience.
-    engine = create_engine(settings.resolved_database_url, connect_args={"timeout": 1.5})
+    # The writer in front waits up to 3 s for the database's write lock; those behind it up to 0.3 s.
+    engine = create_engine(settings.resolved_database_url, connect_args={"timeout": 3})
     monkeypatch.setattr(archive.audit, "WRITE_TIMEOUT_SECONDS", 0.3)
-    writer = AuditWriter(make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    writing = threading.Event()
+
+    def session_for_the_writer():  # type: ignore[no-untyped-def]
+        writing.set()
+        return sessions()
+
+    writer = AuditWriter(session_for_the_writer)  # type: ignore[arg-type]
     blocker = create_engine(settings.resolved_database_url).connect()
     blocker.exec_driver_sql("BEGIN IMMEDIATE")  # someone else holds the write lock
-    outcomes: dict[str, str] = {}
+    outcomes: dict[str, BaseException | None] = {}
 
     def search(name: str) -> None:
         try:
             writer.record(user="zhang.wei", action="search", details={"q": name})
-            outcomes[name] = "recorded"
-        except TimeoutError:
-            outcomes[name] = "gave up"
-        except Exception:
-            outcomes[name] = "failed"
+            outcomes[name] = None
+        except Exception as exc:
+            outcomes[name] = exc
 
     first = threading.Thread(target=search, args=("采购合同",))
     first.start()
-    time.sleep(0.1)  # the first is now writing, stuck behind the lock
+    assert writing.wait(timeout=30)  # the first is writing now, stuck behind the lock
     second = threading.Thread(target=search, args=("营业执照",))
     second.start()
-    first.join()
     second.join()
+    first.join()
     blocker.rollback()
     blocker.close()
-    assert outcomes == {"采购合同": "failed", "营业执照": "gave up"}
+    assert isinstance(outcomes["营业执照"], TimeoutError)
+    assert "审计记录写入超时" in str(outcomes["营业执照"])
+    assert isinstance(outcomes["采购合同"], OperationalError)
+    assert "database is locked" in str(outcomes["采购合同"])
     # The line is free again: the next search is recorded at once.
+    writing.clear()
     search("离心水泵")
-    assert outcomes["离心水泵"] == "recorded"
+    assert outcomes["离心水泵"] is None and writing.is_set()
     engine.dispose()

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,11 +60,15 @@ def worker_process(settings: Settings, log: Path) -> Iterator[subprocess.Popen[b
 
 
 @contextmanager
-def api_process(settings: Settings, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def api_process(
+    settings: Settings, log: Path, *, inside: Sequence[str] = (), **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """The API under uvicorn; `inside` is a command that runs it (e.g. in a namespace of its own)."""
     port = _free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
             [
+                *inside,
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -75,14 +79,14 @@ def api_process(settings: Settings, log: Path) -> Iterator[tuple[subprocess.Pope
                 "--port",
                 str(port),
             ],
-            env=service_env(settings),
+            env=service_env(settings, **env),
             stdout=out,
             stderr=out,
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             httpx.get(f"{url}/api/v1/healthz", timeout=2)
             break
@@ -106,3 +110,27 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "c
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def on_a_small_disk(directory: Path, size: str) -> list[str]:
+    """A command prefix that runs a program with `directory` on a tmpfs of `size`, seen by it alone.
+
+    A mount namespace of its own: nothing is mounted on the host, and nothing stays mounted
+    if the test dies. Root enters it directly (CI); anyone else through a user namespace,
+    which Debian and most distributions allow to unprivileged users.
+    """
+    enter = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    probe = subprocess.run([*enter, "true"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        raise RuntimeError(
+            "a mount namespace of its own is refused here "
+            f"({' '.join(enter)}: {probe.stderr.strip()}); run as root or enable unprivileged "
+            "user namespaces (sysctl kernel.unprivileged_userns_clone=1)"
+        )
+    mount = 'mount -t tmpfs -o "size=$1" tmpfs "$0" && shift && exec "$@"'
+    return [*enter, "sh", "-c", mount, str(directory), size]
+
+
+def as_seen_by(process: subprocess.Popen[bytes], path: Path) -> Path:
+    """`path` as the process sees it, through its own mount namespace."""
+    return Path(f"/proc/{process.pid}/root") / path.relative_to("/")

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from archive.db import make_engine, make_session_factory
 from archive.migrate import upgrade_database
+from archive.models import DocumentPage
 from archive.settings import Settings
 from search_api.app import create_app
 from tests import samples
@@ -94,6 +97,15 @@ def strict(tmp_path: Path, es_url: str, settings: Settings):  # type: ignore[no-
         yield limited, client
 
 
+def _page_texts(settings: Settings, document_id: str) -> str:
+    engine = make_engine(settings.resolved_database_url)
+    with make_session_factory(engine)() as session:
+        pages = session.scalars(select(DocumentPage.text).where(DocumentPage.document_id == document_id))
+        text = "\n".join(pages)
+    engine.dispose()
+    return text
+
+
 # Generated afresh by every run, and left there to look at (the folder is not committed).
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "data" / "bad"
 
@@ -112,6 +124,7 @@ def test_every_bad_input_ends_refused_or_failed_with_a_reason(strict, make_calle
     queue = JobQueue(settings)
     attach(queue, build_context(settings), settings)
     outcomes: dict[str, object] = {}
+    indexed_ids: dict[str, str] = {}
     for name, make, filename, expected in CORPUS:
         folder = CORPUS_DIR / re.sub(r"\W", "_", name)
         shutil.rmtree(folder, ignore_errors=True)
@@ -140,10 +153,20 @@ def test_every_bad_input_ends_refused_or_failed_with_a_reason(strict, make_calle
             assert (document["status"], document["error_reason"]) == ("failed", expected), (name, document)
             assert document["error"], name
         outcomes[name] = document["error_reason"] or document["status"]
+        indexed_ids[name] = document["id"]
     assert len(outcomes) == len(CORPUS)
-    leaked = client.get("/api/v1/search", params={"q": "外部实体"}, headers=archivist.headers).json()
+
+    # The entity in the XXE file was never resolved: the file's own text is there, the
+    # host's name is not, in the record nor in what a search shows.
     hostname = Path("/etc/hostname").read_text().strip()
-    assert hostname not in str(leaked)
+    assert hostname
+    kept = _page_texts(settings, indexed_ids["xxe docx"])
+    assert "外部实体" in kept and hostname not in kept
+    found = client.get("/api/v1/search", params={"q": "外部实体"}, headers=archivist.headers)
+    assert found.status_code == 200, found.text
+    (hit,) = found.json()["hits"]
+    assert hit["id"] == indexed_ids["xxe docx"]
+    assert "外部实体" in " ".join(hit["highlights"]) and hostname not in " ".join(hit["highlights"])
 
 
 @pytest.mark.parametrize(
@@ -177,12 +200,37 @@ def test_metadata_with_sql_and_query_syntax_is_kept_literally(
 ) -> None:
     hostile = "'; DROP TABLE documents; -- department:* OR _id:*"
     partner = create_partner(hostile, "采购部")
+    plain = create_partner("福州榕城包装材料有限公司", "采购部")
     buyer = make_caller("zhang.wei", departments="采购部")
     other = make_caller("li.na", departments="销售部")
-    pdf = samples.text_pdf(tmp_path / "x.pdf", ["普通采购合同"])
-    response = upload(buyer, pdf, partner_id=partner["id"], title=hostile)
-    run_worker()
-    document = client.get(f"/api/v1/documents/{response.json()['id']}", headers=buyer.headers).json()
+    # Long enough to be read from the text layer, not OCR'd.
+    first = samples.text_pdf(tmp_path / "x.pdf", ["普通采购合同，约定离心水泵的供货数量、单价与交货期限。"])
+    second = samples.text_pdf(tmp_path / "y.pdf", ["另一份采购合同，约定闸阀的供货数量、单价与交货期限。"])
+    response = upload(buyer, first, partner_id=partner["id"], title=hostile)
+    bystander = upload(buyer, second, partner_id=plain["id"])
+    assert run_worker() == 2
+    document_id = response.json()["id"]
+    document = client.get(f"/api/v1/documents/{document_id}", headers=buyer.headers).json()
     assert (document["title"], document["status"]) == (hostile, "indexed")
-    assert client.get("/api/v1/search", params={"q": hostile}, headers=other.headers).json()["total"] == 0
-    assert client.get("/api/v1/partners", params={"q": "'; DROP"}, headers=buyer.headers).json()["total"] == 1
+
+    # Searched for by someone who sees both documents: the words find the one title that
+    # holds them, and the field syntax in them reaches nothing else (taken as field queries,
+    # `department:*` and `_id:*` would match every document).
+    for q in ("DROP TABLE documents", '"DROP TABLE"'):
+        found = client.get("/api/v1/search", params={"q": q}, headers=buyer.headers)
+        assert found.status_code == 200, (q, found.text)
+        assert [hit["id"] for hit in found.json()["hits"]] == [document_id], q
+    for q in (hostile, "department:*", "_id:*", "* OR _id:*"):
+        found = client.get("/api/v1/search", params={"q": q}, headers=buyer.headers)
+        assert found.status_code == 200, (q, found.text)
+        assert {hit["id"] for hit in found.json()["hits"]} <= {document_id}, q
+        assert found.json()["total"] == len(found.json()["hits"]), q
+    assert client.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers).json()["total"] == 2
+    hidden = client.get("/api/v1/search", params={"q": hostile}, headers=other.headers)
+    assert hidden.status_code == 200 and hidden.json()["total"] == 0
+
+    listed = client.get("/api/v1/partners", params={"q": "'; DROP"}, headers=buyer.headers)
+    assert listed.status_code == 200
+    assert [p["id"] for p in listed.json()["items"]] == [partner["id"]]
+    assert client.get("/api/v1/partners", headers=buyer.headers).json()["total"] == 2
+    assert bystander.status_code == 202
