@@ -20,8 +20,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from elasticsearch import Elasticsearch
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, contains_eager, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from archive.audit import record_event
@@ -127,21 +127,30 @@ def sync_field_items(document: Document) -> None:
             wanted[name] = (UNKNOWN, why)
     if expiry_expected_but_unread(document):
         wanted.setdefault("expires_on", (UNKNOWN, UNREAD_EXPIRY))
+    session = object_session(document)
+    assert session is not None, "the document must be loaded in a session"
     existing = {item.field: item for item in document.review_items}
     for name, item in existing.items():
         if item.kind != SUPERSESSION and item.decision is None and name not in wanted:
-            document.review_items.remove(item)
+            session.delete(item)
     now = datetime.now(UTC)
+    new_rows = []
     for name, (kind, reason) in wanted.items():
         item = existing.get(name)
         if item is None:
-            document.review_items.append(ReviewItem(field=name, kind=kind, reason=reason, opened_at=now))
+            new_rows.append(
+                {"document_id": document.id, "field": name, "kind": kind, "reason": reason, "opened_at": now}
+            )
             continue
         if item.decision is not None:
             # Decided once, read again as unsure (a re-extraction): a person looks again.
             item.decision = item.decided_by = item.decided_at = None
             item.opened_at = now
         item.kind, item.reason = kind, reason
+    if new_rows:
+        # One INSERT for all of them: object by object cost a bulk import ~0.8 ms a document.
+        session.execute(insert(ReviewItem), new_rows)
+    session.expire(document, ["review_items"])
 
 
 # ---------------------------------------------------------------- reading the queue
