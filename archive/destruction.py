@@ -15,7 +15,8 @@ from archive.audit import record_event
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import AccessGrant, DestructionRecord, DestructionRequest, Document, DocumentPage
 from archive.permissions import User
-from archive.search_index import delete_document
+from archive.search_index import delete_document, reindex_documents
+from archive.supersession import apply_supersession
 
 
 def _documents(session: Session, document_ids: list[str]) -> list[Document]:
@@ -153,9 +154,15 @@ def execute(
     session.execute(delete(Document).where(Document.id.in_(ids)))
     session.flush()
     still_used = set(session.scalars(select(Document.sha256).where(Document.sha256.in_(hashes))))
+    # What a destroyed document superseded is current again (else its expiry stays hidden).
+    orphaned = list(session.scalars(select(Document).where(Document.superseded_by.in_(ids))))
+    groups = {(doc.partner_id, doc.doc_type): doc for doc in orphaned}
+    current_again = {doc.id: doc for one in groups.values() for doc in apply_supersession(session, one)}
     # The index goes before the commit: if the engine is down, nothing is destroyed yet.
     for document_id in ids:
         delete_document(es, prefix=index_prefix, document_id=document_id)
+    if current_again:
+        reindex_documents(es, prefix=index_prefix, documents=current_again.values())
     record_event(
         session,
         user=user.sub,

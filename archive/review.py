@@ -36,7 +36,7 @@ from archive.identifiers import is_valid_id_number, normalize_id_number
 from archive.models import Document, ReviewItem
 from archive.permissions import User, can_view_document, document_visibility_clause
 from archive.search_index import reindex_documents
-from archive.supersession import CONFIRMED, REJECTED, apply_supersession
+from archive.supersession import CONFIRMED, REJECTED, apply_supersession, holder_of
 
 DECIDERS = ("archivist", "admin")
 NEEDS_REVIEW, UNKNOWN, SUPERSESSION = "needs_review", "unknown", "supersession"
@@ -231,7 +231,7 @@ def open_counts_by_department(session: Session, *, user: User) -> list[tuple[str
 
 
 def would_supersede(session: Session, *, user: User, document: Document) -> list[Document]:
-    """The current documents of the same partner and type, older than this one, that the user sees."""
+    """The current documents this one would replace (same partner, type and holder) the user sees."""
     return [
         other
         for other in session.scalars(
@@ -246,6 +246,7 @@ def would_supersede(session: Session, *, user: User, document: Document) -> list
             )
             .order_by(Document.created_at)
         )
+        if holder_of(other) == holder_of(document) is not None
     ]
 
 
@@ -445,7 +446,7 @@ def _change_fields(
         details={"fields": audit, **({"note": note} if note else {})},
     )
     changed: list[Document] = []
-    if document.status == "indexed" and "issued_on" in changes:
+    if document.status == "indexed" and {"issued_on", "id_number"} & set(changes):
         changed = apply_supersession(session, document)
     if document.status == "indexed":
         _reindex(session, es, index_prefix, [document, *changed])

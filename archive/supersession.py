@@ -5,6 +5,8 @@ start of an ID card's validity), else the one uploaded later; 成立日期 (`fou
 every re-issued licence repeats, plays no part. A document with no readable issue date
 counts as issued on the day it was uploaded: it cannot have been issued later than that.
 
+ID cards are replaced per person (the same ID number): a partner files several people's.
+
 A newer document hides an older one only when nobody could have used it to hide a real
 licence's expiry (issue 12, finding 8): it must be dated no later than the day it was
 uploaded, and come from the same uploader as the document it replaces. Otherwise it waits
@@ -95,26 +97,45 @@ def apply_supersession(session: Session, document: Document) -> list[Document]:
             )
         )
     )
-    ranked = sorted(siblings, key=_rank, reverse=True)
-    decisions = {doc.id: _decision(doc) for doc in ranked}
+    decisions = {doc.id: _decision(doc) for doc in siblings}
     waiting: dict[str, list[Document]] = defaultdict(list)
     changed = []
-    for position, older in enumerate(ranked):
-        successor = None
-        for newer in ranked[:position]:
-            if _may_hide(newer, older, decisions):
-                successor = newer
-                break
-            if decisions[newer.id] is None:
-                waiting[newer.id].append(older)
-        wanted = successor.id if successor is not None else None
-        if older.superseded_by != wanted:
-            older.superseded_by = wanted
-            changed.append(older)
-    for doc in ranked:
+    groups: dict[str, list[Document]] = defaultdict(list)
+    for doc in siblings:
+        holder = holder_of(doc)
+        groups[doc.id if holder is None else holder].append(doc)
+    for group in groups.values():
+        ranked = sorted(group, key=_rank, reverse=True)
+        for position, older in enumerate(ranked):
+            successor = None
+            for newer in ranked[:position]:
+                if _may_hide(newer, older, decisions):
+                    successor = newer
+                    break
+                if decisions[newer.id] is None:
+                    waiting[newer.id].append(older)
+            wanted = successor.id if successor is not None else None
+            if older.superseded_by != wanted:
+                older.superseded_by = wanted
+                changed.append(older)
+    for doc in siblings:
         _keep_item(doc, waiting.get(doc.id, []))
     session.flush()
     return changed
+
+
+def holder_of(document: Document) -> str | None:
+    """Whose document it is, where a partner keeps one per person; None: not known yet.
+
+    A partner files the ID cards of its legal representative and of its agents: a newer card
+    replaces only an older card of the same person (the same ID number). A card whose number
+    was not read replaces nothing and is replaced by nothing until the number is supplied.
+    Every other type has one holder, the partner.
+    """
+    if document.doc_type != "id_card":
+        return ""
+    number = (document.fields or {}).get("id_number")
+    return number if isinstance(number, str) and number else None
 
 
 def _keep_item(document: Document, would_hide: list[Document]) -> None:

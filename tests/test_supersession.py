@@ -1,0 +1,100 @@
+"""Supersession on the right date: the licence issued later is the current one, never by 成立日期,
+and a document dated after the day it was uploaded replaces nothing until an archivist confirms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.review_samples import PARTNER, chinese_date, licence_pdf
+from tests.samples import CREDIT_CODE
+
+
+@pytest.fixture
+def people(make_caller):  # type: ignore[no-untyped-def]
+    return {
+        "buyer": make_caller("zhang.wei", departments="采购部"),
+        "archivist": make_caller("chen.dang", roles="archivist", clearance="confidential"),
+        "compliance": make_caller("zhao.he", roles="compliance", clearance="confidential"),
+    }
+
+
+def _in_days(days: int) -> str:
+    return chinese_date((datetime.now(UTC).date() + timedelta(days=days)).isoformat())
+
+
+def _upload_licence(upload, caller, partner, tmp_path, name, **text):  # type: ignore[no-untyped-def]
+    response = upload(caller, licence_pdf(tmp_path, name, **text), partner_id=partner["id"], doc_type="business_license")
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def _document(client, caller, document_id):  # type: ignore[no-untyped-def]
+    return client.get(f"/api/v1/documents/{document_id}", headers=caller.headers).json()
+
+
+def _expiring_ids(client, caller) -> list[str]:  # type: ignore[no-untyped-def]
+    response = client.get("/api/v1/compliance/expiring", params={"within_days": 60}, headers=caller.headers)
+    return [item["id"] for item in response.json()]
+
+
+def _id_number(first17: str) -> str:
+    from archive.identifiers import id_number_check_char
+
+    return first17 + id_number_check_char(first17)
+
+
+def test_an_id_card_replaces_only_the_same_persons_card(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    from tests.samples import text_pdf
+
+    partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
+    buyer = people["buyer"]
+    legal, agent = _id_number("35010219850612301"), _id_number("35020319900307452")
+    soon = (datetime.now(UTC).date() + timedelta(days=20)).strftime("%Y.%m.%d")
+
+    def card(name: str, person: str, number: str, term: str) -> str:
+        path = text_pdf(tmp_path / f"{name}.pdf", [f"姓名 {person}\n公民身份号码 {number}\n有效期限 {term}"])
+        response = upload(buyer, path, partner_id=partner["id"], doc_type="id_card")
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    legal_card = card("法定代表人身份证", "林建华", legal, f"2016.05.10-{soon}")
+    run_worker()
+    agent_card = card("经办人身份证", "王丽", agent, "2020.03.07-2040.03.07")
+    run_worker()
+    # The agent's newer card does not hide the legal representative's, which expires soon.
+    assert _document(client, buyer, legal_card)["superseded_by"] is None
+    assert legal_card in _expiring_ids(client, buyer)
+    renewed = card("法定代表人身份证（换领）", "林建华", legal, "2026.01.10-2046.01.10")
+    run_worker()
+    assert _document(client, buyer, legal_card)["superseded_by"] == renewed
+    assert _document(client, buyer, agent_card)["superseded_by"] is None
+    assert legal_card not in _expiring_ids(client, buyer)
+
+
+def test_destroying_the_current_licence_brings_back_the_one_it_replaced(
+    tmp_path, client, upload, run_worker, people, create_partner, make_caller
+) -> None:
+    partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
+    buyer, archivist = people["buyer"], people["archivist"]
+    leader = make_caller("lin.zong", roles="admin", clearance="confidential")
+    older = _upload_licence(
+        upload, buyer, partner, tmp_path, "营业执照（2019）", issued="2019年05月20日", term=f"2015年03月11日至{_in_days(20)}"
+    )
+    run_worker()
+    newer = _upload_licence(upload, buyer, partner, tmp_path, "营业执照（2024）", issued="2024年05月20日")
+    run_worker()
+    assert _document(client, buyer, older)["superseded_by"] == newer
+    request = client.post(
+        "/api/v1/destruction-requests",
+        json={"document_ids": [newer], "reason": "误传的副本，经鉴定销毁"},
+        headers=archivist.headers,
+    ).json()["id"]
+    assert client.post(f"/api/v1/destruction-requests/{request}/approve", headers=leader.headers).status_code == 200
+    executed = client.post(f"/api/v1/destruction-requests/{request}/execute", headers=archivist.headers)
+    assert executed.status_code == 200, executed.text
+    assert _document(client, buyer, older)["superseded_by"] is None
+    assert older in _expiring_ids(client, buyer)
