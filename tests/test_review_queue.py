@@ -6,6 +6,8 @@ what the reader found, and every change from a person's decision through the API
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import json
 import threading
@@ -13,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 
 from archive.compliance import send_expiry_notices
@@ -31,6 +34,15 @@ from tests.samples import CREDIT_CODE, LICENCE_TEXT, scan_image, text_pdf
 
 OTHER_PARTNER = "厦门鹭岛机电设备有限公司"
 UNREADABLE_TERM = "2015年03月11日至2035年13月40日"
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.messages.append(envelope.content.decode("utf-8", "replace"))
+        return "250 OK"
 
 
 @pytest.fixture
@@ -169,17 +181,34 @@ def test_the_annual_review_and_the_daily_notice_carry_expiry_unknown(
 
     server = HTTPServer(("127.0.0.1", _free_port()), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    mailbox = _Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
     configured = settings.model_copy(
-        update={"notify_webhooks": {"*": f"http://127.0.0.1:{server.server_port}/hook"}}
+        update={
+            "notify_webhooks": {"*": f"http://127.0.0.1:{server.server_port}/hook"},
+            "notify_emails": {"采购部": ["caigou@minjiang-scm.cn"]},
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp.port,
+            "smtp_starttls": False,
+        }
     )
     factory = make_session_factory(make_engine(settings.resolved_database_url))
     try:
         with session_scope(factory) as session:
-            assert send_expiry_notices(session, settings=configured) == 4
+            assert send_expiry_notices(session, settings=configured) == 4 + 3  # webhooks, then 采购部's mail
         with session_scope(factory) as session:
             assert send_expiry_notices(session, settings=configured) == 0  # each sent once
     finally:
         server.shutdown()
+        smtp.stop()
+    (mail,) = mailbox.messages
+    body = email.message_from_string(mail, policy=email.policy.default)
+    assert "到期日期未知" in body["Subject"]
+    text = body.get_body().get_content()
+    for document_id in (ids["licence"], ids["card"], ids["contract"]):
+        number = client.get(f"/api/v1/documents/{document_id}", headers=people["archivist"].headers).json()
+        assert f"{number['archive_no']} {PARTNER}《{number['title']}》 到期日期未知" in text
     notices = {notice["department"]: notice for notice in received}
     assert set(notices) == {"采购部", "销售部"}
     assert {d["id"] for d in notices["采购部"]["expiry_unknown"]} == {ids["licence"], ids["card"], ids["contract"]}

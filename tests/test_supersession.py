@@ -98,3 +98,24 @@ def test_destroying_the_current_licence_brings_back_the_one_it_replaced(
     assert executed.status_code == 200, executed.text
     assert _document(client, buyer, older)["superseded_by"] is None
     assert older in _expiring_ids(client, buyer)
+
+
+def test_a_replaced_licence_of_unknown_expiry_is_no_longer_listed(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
+    buyer = people["buyer"]
+    unreadable = _upload_licence(
+        upload, buyer, partner, tmp_path, "营业执照（模糊）", issued="", term="2015年03月11日至2035年13月40日"
+    )
+    run_worker()
+
+    def unknown() -> list[str]:
+        response = client.get("/api/v1/compliance/expiring", params={"sections": "true"}, headers=buyer.headers)
+        return [item["id"] for item in response.json()["expiry_unknown"]]
+
+    assert unknown() == [unreadable]
+    replacement = _upload_licence(upload, buyer, partner, tmp_path, "营业执照（清晰）", issued="")
+    run_worker()
+    assert _document(client, buyer, unreadable)["superseded_by"] == replacement
+    assert unknown() == []
