@@ -45,7 +45,8 @@ def test_a_scanned_licence_yields_its_fields_with_provenance(client, people, sca
     assert document["status"] == "indexed"
     fields = document["fields"]
     assert fields["credit_code"] == CREDIT_CODE
-    assert fields["issued_on"] == "2015-03-11"
+    assert fields["founded_on"] == "2015-03-11"
+    assert fields["issued_on"] == "2021-06-18"  # the date under 登记机关, not 成立日期
     assert fields["expires_on"] == "2035-03-10"
     assert document["expires_on"] == "2035-03-10"
     assert document["field_provenance"]["credit_code"]["source"] == "extracted"

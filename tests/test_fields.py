@@ -29,14 +29,40 @@ def test_licence_text_layer_gives_every_field() -> None:
         "company_type": "有限责任公司",
         "legal_representative": "林建华",
         "registered_capital": "5000000.00",
-        "issued_on": "2015-03-11",
+        "founded_on": "2015-03-11",
+        "issued_on": "2021-06-18",
         "expires_on": "2035-03-10",
         "address": "福建省福州市鼓楼区五四路158号环球广场12层",
     }
     assert result.problems == {}
-    assert result.fields["issued_on"] == FieldValue(
+    assert result.fields["founded_on"] == FieldValue(
         "2015-03-11", page=1, source="extracted", raw="2015年03月11日"
     )
+
+
+@pytest.mark.parametrize(
+    "bottom",
+    [
+        "登记机关 福州市市场监督管理局 2021年6月18日",
+        "登记机关\n2021年06月18日",
+        "发照日期：2021-06-18",
+        "核准日期 2021年06月18日",
+    ],
+    ids=["same line", "under the label", "发照日期", "核准日期"],
+)
+def test_licence_issue_date_is_the_date_of_the_registration_authority(bottom: str) -> None:
+    text = f"成立日期 2015年03月11日\n营业期限 2015年03月11日至长期\n{bottom}"
+    result = extract_fields("business_license", [(1, text)])
+    assert result.fields["founded_on"].value == "2015-03-11"
+    assert result.fields["issued_on"].value == "2021-06-18"
+
+
+def test_a_line_under_the_registration_authority_that_is_not_only_a_date_is_not_its_date() -> None:
+    # Two-column text: the line under 登记机关 belongs to the other column.
+    text = "成立日期 2015年03月11日\n登记机关\n营业期限 2016年01月01日至2036年12月31日"
+    result = extract_fields("business_license", [(1, text)])
+    assert "issued_on" not in result.fields
+    assert "登记机关" in result.problems["issued_on"]
 
 
 def test_licence_as_ocr_reads_it() -> None:
@@ -57,7 +83,7 @@ def test_licence_as_ocr_reads_it() -> None:
         "company_type": "有限责任公司(自然人投资或控股)",
         "legal_representative": "陈志强",
         "registered_capital": "5000000.00",
-        "issued_on": "2018-06-05",
+        "founded_on": "2018-06-05",
         "perpetual": True,
         "address": "厦门市思明区鹭江道100号1801室",
     }
@@ -77,7 +103,7 @@ def test_licence_two_columns_on_one_line_and_code_under_its_label() -> None:
         "name": "福建省闽江供应链管理有限公司",
         "registered_capital": "12000000.00",
         "company_type": "股份有限公司(非上市)",
-        "issued_on": "2009-11-20",
+        "founded_on": "2009-11-20",
         "legal_representative": "林建华",
         "expires_on": "2039-11-19",
     }
@@ -110,7 +136,7 @@ def test_credit_code_with_an_ambiguous_slip_is_left_out_with_a_reason() -> None:
 )
 def test_unreadable_values_are_never_guessed(line: str, problem_word: str) -> None:
     result = extract_fields("business_license", [(1, line)])
-    field = {"成立": "issued_on", "统一": "credit_code", "注册": "registered_capital"}[line[:2]]
+    field = {"成立": "founded_on", "统一": "credit_code", "注册": "registered_capital"}[line[:2]]
     assert field not in result.fields
     assert problem_word in result.problems[field]
 
@@ -118,17 +144,17 @@ def test_unreadable_values_are_never_guessed(line: str, problem_word: str) -> No
 def test_garbled_founding_date_is_taken_only_when_the_term_confirms_it() -> None:
     confirmed = "成立日期 20154F03 11\n营业期限 2015年03月11日至2035年03月10日"
     result = extract_fields("business_license", [(1, confirmed)])
-    assert result.fields["issued_on"] == FieldValue("2015-03-11", page=1, raw="20154F03 11")
+    assert result.fields["founded_on"] == FieldValue("2015-03-11", page=1, raw="20154F03 11")
     unconfirmed = "成立日期 20154F03 11\n营业期限 2016年03月11日至2036年03月10日"
-    assert "issued_on" not in extract_fields("business_license", [(1, unconfirmed)]).fields
+    assert "founded_on" not in extract_fields("business_license", [(1, unconfirmed)]).fields
 
 
 def test_founding_date_that_contradicts_the_term_start_is_left_out() -> None:
     # 2008年12月05日 with the 1 lost by OCR; the term still starts on the true day.
     text = "成立日期 2008年2月5日\n营业期限 2008年12月05日至2038年12月04日"
     result = extract_fields("business_license", [(1, text)])
-    assert "issued_on" not in result.fields
-    assert "不一致" in result.problems["issued_on"]
+    assert "founded_on" not in result.fields
+    assert "不一致" in result.problems["founded_on"]
     assert result.fields["expires_on"].value == "2038-12-04"
 
 
@@ -329,7 +355,8 @@ def test_scanned_licence_through_ocr(tmp_path: Path) -> None:
     extraction = extract(image, "image/png", limits=ExtractionLimits(ocr_workers=2))
     result = extract_fields("business_license", [(page.number, page.text) for page in extraction.pages])
     assert result.fields["credit_code"].value == CODE
-    assert result.fields["issued_on"].value == "2015-03-11"
+    assert result.fields["founded_on"].value == "2015-03-11"
+    assert result.fields["issued_on"].value == "2021-06-18"
     assert result.fields["expires_on"].value == "2035-03-10"
 
 

@@ -24,6 +24,7 @@ CHECKED = {
     "credit_code",
     "id_number",
     "registration_no",
+    "founded_on",
     "issued_on",
     "expires_on",
     "perpetual",

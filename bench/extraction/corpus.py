@@ -191,9 +191,14 @@ def licence(rng: random.Random, full_width_ok: bool) -> tuple[list[str], dict[st
         "company_type": rng.choice(_TYPES),
         "legal_representative": representative,
         "registered_capital": f"{capital:.2f}",
-        "issued_on": founded.isoformat(),
+        "founded_on": founded.isoformat(),
         "address": address,
     }
+    # The licence's own issue date, printed under 登记机关. Drawn from a generator of its own so
+    # that every other value of the corpus stays what it was before this date was added.
+    issue_rng = random.Random(code)  # noqa: S311 - test data
+    issued = founded + dt.timedelta(days=issue_rng.randrange(0, (dt.date(2025, 12, 31) - founded).days + 1))
+    truth["issued_on"] = issued.isoformat()
     written_founded = write_date(rng, founded, full_width_ok)
     if rng.random() < 0.35:
         term = f"{written_founded}至长期"
@@ -215,6 +220,7 @@ def licence(rng: random.Random, full_width_ok: bool) -> tuple[list[str], dict[st
         f"{_label(rng, '住所')}{address}",
         f"经营范围 {rng.choice(_TRADES)}服务；国内货物运输代理；五金产品批发。",
         f"登记机关 {region[1]}市场监督管理局",
+        write_date(issue_rng, issued, full_width_ok),
     ]
     return ["\n".join(lines)], truth
 

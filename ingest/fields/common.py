@@ -52,7 +52,12 @@ def add_identifier(
 def add_date(collector: Collector, key: str, segment: Segment, what: str) -> None:
     """The first date after a label; a label with no readable date is a recorded problem."""
     # Never the next line: in a two-column scan that holds another label's value.
-    text = clean_value(segment.text)
+    add_first_date(collector, key, segment.text, segment.page, what)
+
+
+def add_first_date(collector: Collector, key: str, text: str, page: int, what: str) -> None:
+    """The first date in `text`; none, or one that does not exist, is a recorded problem."""
+    text = clean_value(text)
     dates = find_dates(text)
     if not dates:
         collector.problem(key, f"{what}无法识别: {text[:30]} (date unreadable)")
@@ -61,7 +66,7 @@ def add_date(collector: Collector, key: str, segment: Segment, what: str) -> Non
     if date.value is None:
         collector.problem(key, f"{what}无效或数字不清: {date.raw} (no such date, or digits unclear)")
         return
-    collector.add(key, FieldValue(value=date.iso, page=segment.page, raw=_raw(date.raw, date.iso)))
+    collector.add(key, FieldValue(value=date.iso, page=page, raw=_raw(date.raw, date.iso)))
 
 
 def add_term(collector: Collector, segment_text: str, page: int, what: str, start_key: str | None) -> None:

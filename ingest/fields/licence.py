@@ -1,4 +1,9 @@
-"""营业执照: name, credit code or 注册号, type, legal representative, capital, dates, term, address."""
+"""营业执照: name, credit code or 注册号, type, legal representative, capital, dates, term, address.
+
+Two dates are told apart: 成立日期 (`founded_on`, the day the company was founded, shared by
+every licence it was ever issued) and the licence's own issue date (`issued_on`), printed
+under 登记机关 (or labelled 发照日期/核准日期), which tells a re-issued licence from an older one.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from ingest.fields.common import (
     ORGANISATION,
     PERSON,
     add_date,
+    add_first_date,
     add_identifier,
     add_term,
     identifier_token,
@@ -29,6 +35,7 @@ EXPECTED = (
     "company_type",
     "legal_representative",
     "registered_capital",
+    "founded_on",
     "issued_on",
     "expires_on",
     "address",
@@ -49,8 +56,12 @@ LABELS = {
     "投资人": "legal_representative",
     "注册资本": "registered_capital",
     "注册资金": "registered_capital",
-    "成立日期": "issued_on",
-    "注册日期": "issued_on",
+    "成立日期": "founded_on",
+    "注册日期": "founded_on",
+    "发照日期": "issued_on",
+    "核准日期": "issued_on",
+    # The issue date is printed under the registration authority, without a label of its own.
+    "登记机关": "authority",
     "营业期限": "term",
     "经营期限": "term",
     "合伙期限": "term",
@@ -62,10 +73,7 @@ LABELS = {
     "营业场所": "address",
     # Only end the value before them.
     "经营范围": "",
-    "登记机关": "",
     "组成形式": "",
-    "核准日期": "",
-    "发照日期": "",
 }
 COMPANY_TYPE = re.compile(rf"[{HAN}()（）、]{{2,40}}")
 # What may stand in a registered-capital value besides the amount itself.
@@ -85,7 +93,7 @@ def extract(pages: list[tuple[int, str]]) -> FieldExtraction:
             collector.expected = tuple(name for name in EXPECTED if name != "credit_code")
     if "perpetual" in collector.readings:
         collector.expected = tuple(name for name in collector.expected if name != "expires_on")
-    _issued_on_read_loosely(collector, segments)
+    _founded_on_read_loosely(collector, segments)
     return collector.result()
 
 
@@ -116,8 +124,12 @@ def _read(collector: Collector, segment: Segment) -> None:
         text_value(collector, key, segment, ADDRESS, "住所")
     elif key == "registered_capital":
         _capital(collector, segment)
+    elif key == "founded_on":
+        add_date(collector, "founded_on", segment, "成立日期")
     elif key == "issued_on":
-        add_date(collector, "issued_on", segment, "成立日期")
+        add_date(collector, "issued_on", segment, "发照日期")
+    elif key == "authority":
+        _authority_date(collector, segment)
     elif key == "term":
         add_term(collector, segment.text, segment.page, "营业期限", start_key=None)
     elif key == "term_to":
@@ -153,38 +165,52 @@ def _unlabelled_credit_code(collector: Collector, pages: list[tuple[int, str]]) 
             collector.add("credit_code", FieldValue(value=token, page=number))
 
 
-def _issued_on_read_loosely(collector: Collector, segments: list[Segment]) -> None:
+def _authority_date(collector: Collector, segment: Segment) -> None:
+    """The issue date after 登记机关 (and the authority's name), or alone on the line under it."""
+    if find_dates(segment.text):
+        add_first_date(collector, "issued_on", segment.text, segment.page, "发照日期")
+        return
+    under = clean_value(segment.next_line)
+    dates = find_dates(under)
+    # On a two-column page a line under the label holding anything else is another field's.
+    if len(dates) == 1 and not clean_value(under[: dates[0].start] + under[dates[0].end :]):
+        add_first_date(collector, "issued_on", under, segment.page, "发照日期")
+        return
+    collector.problem("issued_on", "登记机关下未见发照日期 (no issue date under the registration authority)")
+
+
+def _founded_on_read_loosely(collector: Collector, segments: list[Segment]) -> None:
     """成立日期 with 年/月/日 garbled by OCR, confirmed by the same date starting 营业期限.
 
     The garbled reading alone would be a guess; matching the term's clean start date makes it
     two independent readings of the same day. Most licences start their term on 成立日期.
     """
     term_starts = _term_start_dates(segments)
-    if "issued_on" in collector.readings:
+    if "founded_on" in collector.readings:
         _disagreeing_term_start(collector, term_starts)
         return
     if len(term_starts) != 1:
         return
     (start,) = term_starts
     for segment in segments:
-        if segment.key == "issued_on" and loosely_written(clean_value(segment.text), start):
+        if segment.key == "founded_on" and loosely_written(clean_value(segment.text), start):
             collector.add(
-                "issued_on",
+                "founded_on",
                 FieldValue(value=start.isoformat(), page=segment.page, raw=clean_value(segment.text)),
             )
-            collector.reasons.pop("issued_on", None)
+            collector.reasons.pop("founded_on", None)
             return
 
 
 def _disagreeing_term_start(collector: Collector, term_starts: set[dt.date]) -> None:
     """A 成立日期 unlike the term's start is likelier misread than true (2008年12月 as 2008年2月)."""
-    issued = {value.value for value in collector.readings["issued_on"]}
-    if len(term_starts) == 1 and issued != {next(iter(term_starts)).isoformat()}:
-        collector.readings.pop("issued_on")
+    founded = {value.value for value in collector.readings["founded_on"]}
+    if len(term_starts) == 1 and founded != {next(iter(term_starts)).isoformat()}:
+        collector.readings.pop("founded_on")
         collector.problem(
-            "issued_on",
-            f"成立日期 {'/'.join(sorted(map(str, issued)))} 与营业期限起始日 {next(iter(term_starts))} 不一致"
-            " (founding date and term start disagree)",
+            "founded_on",
+            f"成立日期 {'/'.join(sorted(map(str, founded)))} 与营业期限起始日 {next(iter(term_starts))}"
+            " 不一致 (founding date and term start disagree)",
         )
 
 
