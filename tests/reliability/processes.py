@@ -39,11 +39,11 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def worker_process(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(settings: Settings, log: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "ingest.worker"],
-            env=service_env(settings),
+            env=service_env(settings, **env),
             stdout=out,
             stderr=out,
             start_new_session=True,
