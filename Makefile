@@ -25,7 +25,8 @@ $(INSTALLED): pyproject.toml
 
 # Tesseract with Chinese and its orientation data (osd, a Recommends that --no-install-recommends
 # leaves out), a CJK font for the test fixtures, Maven to fetch Elasticsearch,
-# Chromium for the browser tests, PostgreSQL and Redis for the scaled-out configuration's test.
+# Chromium for the browser tests, PostgreSQL and Redis for the scaled-out configuration's test,
+# ClamAV's scanner for the virus check (the tests give it their own signature; none is downloaded).
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
@@ -36,6 +37,7 @@ system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -x /usr/lib/postgresql/15/bin/initdb || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v clamscan >/dev/null || missing="$$missing clamav"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

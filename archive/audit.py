@@ -10,7 +10,6 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import session_scope
 from archive.metrics import AUDIT_WAIT_SECONDS
-from archive.models import AuditEntry, AuditHead
+from archive.models import AuditAnchor, AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 # Past this an entry waiting for the write lock fails its request rather than hang it.
@@ -217,14 +216,23 @@ class ChainReport:
         return self.broken_at is None
 
 
-def _entries(session: Session) -> Iterator[AuditEntry]:
-    yield from session.scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000))
+def verify_entry(entry: AuditEntry) -> bool:
+    """Whether one entry's hash still covers its content and the hash before it."""
+    return entry.hash == _digest(
+        entry.prev_hash, seq=entry.seq, at=entry.at, user=entry.user, action=entry.action,
+        target=entry.target, details=entry.details,
+    )
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Recompute every hash from the first entry; report the first entry that does not fit."""
-    prev_hash, expected_seq, count = GENESIS, 1, 0
-    for entry in _entries(session):
+def verify_chain(session: Session, *, up_to: int | None = None) -> ChainReport:
+    """Recompute every hash from the first entry kept (the anchor left by a purge, else the
+    genesis); report the first entry that does not fit. `up_to`: stop after that entry."""
+    anchor = session.get(AuditAnchor, 1)
+    prev_hash, expected_seq, count = (anchor.prev_hash, anchor.first_seq, 0) if anchor else (GENESIS, 1, 0)
+    query = select(AuditEntry).where(AuditEntry.seq >= expected_seq)
+    if up_to is not None:
+        query = query.where(AuditEntry.seq <= up_to)
+    for entry in session.scalars(query.order_by(AuditEntry.seq).execution_options(yield_per=1000)):
         count += 1
         if entry.seq != expected_seq:
             return ChainReport(
@@ -247,7 +255,7 @@ def verify_chain(session: Session) -> ChainReport:
             )
         prev_hash, expected_seq = entry.hash, expected_seq + 1
     head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+    if up_to is None and head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
         return ChainReport(count, expected_seq, "日志末尾的记录被删除 (entries were removed from the end)")
     return ChainReport(count, None, None)
 

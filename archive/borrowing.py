@@ -25,7 +25,13 @@ def effective_status(request: BorrowRequest, *, now: datetime | None = None) -> 
 
 
 def create_request(
-    session: Session, *, user: User, document_ids: list[str], reason: str, days: int
+    session: Session,
+    *,
+    user: User,
+    document_ids: list[str],
+    reason: str,
+    days: int,
+    allow_download: bool = True,
 ) -> BorrowRequest:
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"借阅天数须在 1 到 {MAX_DAYS} 之间 (days must be 1-{MAX_DAYS})", field="days")
@@ -39,7 +45,8 @@ def create_request(
     if missing:
         raise InvalidInput(f"文档不存在 (unknown documents): {', '.join(missing)}", field="document_ids")
     request = BorrowRequest(
-        requester=user.sub, reason=reason.strip(), days=days, status="pending", document_ids=unique_ids
+        requester=user.sub, reason=reason.strip(), days=days, status="pending", document_ids=unique_ids,
+        allow_download=allow_download,
     )
     session.add(request)
     session.flush()
@@ -48,7 +55,8 @@ def create_request(
         user=user.sub,
         action="borrow_request",
         target=request.id,
-        details={"document_ids": unique_ids, "days": days, "reason": request.reason},
+        details={"document_ids": unique_ids, "days": days, "reason": request.reason,
+                 "allow_download": allow_download},
     )
     return request
 
@@ -97,7 +105,8 @@ def decide(
         assert expires_at is not None
         session.add_all(
             AccessGrant(
-                user_sub=request.requester, document_id=doc_id, granted_by=user.sub, expires_at=expires_at
+                user_sub=request.requester, document_id=doc_id, granted_by=user.sub, expires_at=expires_at,
+                request_id=request.id, allow_download=request.allow_download,
             )
             for doc_id in request.document_ids
         )

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from archive.archival_codes import RETENTION_LABELS
 from archive.audit import record_event
 from archive.exports import Attachment, Heading, Table, table_bytes
 from archive.models import Document, Partner
@@ -23,11 +24,14 @@ from archive.reports import (
 
 CatalogueFormat = Literal["json", "csv", "xlsx"]
 
+# The 归档章 items of DA/T 22-2015 follow the catalogue's own columns: 档号, then 全宗号, 年度,
+# 保管期限, 件号 (页数 is already there).
 CATALOGUE_COLUMNS = (
     "序号", "档案编号", "客商", "客商档案编号", "文档类型", "题名",
     "页数", "上传日期", "到期日期", "密级", "状态",
+    "档号", "全宗号", "年度", "保管期限", "件号",
 )
-_WIDTHS = (6, 26, 36, 22, 14, 36, 8, 12, 12, 8, 10)
+_WIDTHS = (6, 26, 36, 22, 14, 36, 8, 12, 12, 8, 10, 30, 8, 6, 10, 6)
 
 
 class CatalogueRow(BaseModel):
@@ -47,6 +51,12 @@ class CatalogueRow(BaseModel):
     department: str
     status: str
     status_label: str
+    archival_code: str | None = None
+    fonds: str | None = None
+    filing_year: int | None = None
+    retention: str | None = None
+    retention_label: str | None = None
+    item_no: int | None = None
 
 
 class CataloguePage(BaseModel):
@@ -84,6 +94,13 @@ def _row(document: Document, partner: Partner) -> CatalogueRow:
         department=document.department,
         status=document.status,
         status_label=STATUS_LABELS.get(document.status, document.status),
+        archival_code=document.archival_code,
+        # The 全宗号 is the 档号's first level (DA/T 22-2015: levels joined by "-").
+        fonds=document.archival_code.split("-", 1)[0] if document.archival_code else None,
+        filing_year=document.filing_year,
+        retention=document.retention,
+        retention_label=RETENTION_LABELS.get(document.retention or "", None),
+        item_no=document.item_no,
     )
 
 
@@ -125,7 +142,8 @@ def export_catalogue(
     rows = [
         (n, row.archive_no, row.partner_name, row.partner_archive_no, row.doc_type_label, row.title,
          row.pages, row.uploaded_on.isoformat(), row.expires_on.isoformat() if row.expires_on else "",
-         row.confidentiality_label, row.status_label)
+         row.confidentiality_label, row.status_label, row.archival_code or "", row.fonds or "",
+         row.filing_year or "", row.retention_label or "", f"{row.item_no:04d}" if row.item_no else "")
         for n, row in enumerate(items, start=1)
     ]
     made_on = today()

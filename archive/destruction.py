@@ -11,9 +11,17 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from archive.archival_codes import retention_ends
 from archive.audit import record_event
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
-from archive.models import AccessGrant, DestructionRecord, DestructionRequest, Document, DocumentPage
+from archive.models import (
+    AccessGrant,
+    DestructionRecord,
+    DestructionRequest,
+    Document,
+    DocumentCheck,
+    DocumentPage,
+)
 from archive.permissions import User
 from archive.search_index import delete_document, reindex_documents
 from archive.supersession import apply_supersession
@@ -140,6 +148,10 @@ def execute(
                 sha256=document.sha256,
                 pages=document.pages,
                 uploaded_at=document.created_at,
+                archival_code=document.archival_code,
+                archival_group=document.archival_group,
+                item_no=document.item_no,
+                retention=document.retention,
                 reason=request.reason,
                 requested_by=request.requested_by,
                 approved_by=request.approved_by,
@@ -150,6 +162,7 @@ def execute(
     ids = [document.id for document in documents]
     hashes = {document.sha256 for document in documents}
     session.execute(delete(DocumentPage).where(DocumentPage.document_id.in_(ids)))
+    session.execute(delete(DocumentCheck).where(DocumentCheck.document_id.in_(ids)))
     session.execute(delete(AccessGrant).where(AccessGrant.document_id.in_(ids)))
     session.execute(delete(Document).where(Document.id.in_(ids)))
     session.flush()
@@ -191,24 +204,21 @@ def list_records(session: Session, *, user: User) -> list[DestructionRecord]:
 
 
 def eligible_documents(
-    session: Session, *, user: User, retention_years: dict[str, int], today: date | None = None
+    session: Session, *, user: User, today: date | None = None
 ) -> list[tuple[Document, date]]:
-    """Documents whose retention period has run out, counted from expiry (or upload)."""
+    """Documents whose 保管期限 (stored on each, DA/T 22) has run out, counted from expiry (or
+    intake); 永久 (Y) is never eligible."""
     if not user.has_role("archivist", "admin"):
         raise Forbidden("只有档案管理员或管理员可以查看到期可销毁清单 (archivist or admin only)")
     today = today or datetime.now(UTC).date()
     eligible: list[tuple[Document, date]] = []
     for document in session.scalars(
-        select(Document).where(Document.legal_hold.is_(False)).options(selectinload(Document.partner))
+        select(Document)
+        .where(Document.legal_hold.is_(False), Document.retention.in_(("D30", "D10")))
+        .options(selectinload(Document.partner))
     ):
-        years = retention_years.get(document.doc_type)
-        if years is None:
-            continue
         start = document.expires_on or document.created_at.date()
-        try:
-            ends = start.replace(year=start.year + years)
-        except ValueError:  # 29 February in a year that has none
-            ends = start.replace(year=start.year + years, day=28)
-        if ends <= today:
+        ends = retention_ends(retention=document.retention, start=start)
+        if ends is not None and ends <= today:
             eligible.append((document, ends))
     return eligible

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from archive.antivirus import NOT_CONFIGURED, Scanner, Verdict, make_scanner
+from archive.archival_codes import ArchivalRule, apply_code, assign_codes
 from archive.audit import record_event
 from archive.db import session_scope
-from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
+from archive.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, UnsupportedFile
 from archive.filetypes import identify_upload
 from archive.metrics import UPLOADS
 from archive.models import AccessGrant, Document
@@ -25,6 +27,7 @@ from archive.permissions import User, can_view_document
 from archive.review import correct_fields
 from archive.schemas import Confidentiality, DocType, DocumentUpdate
 from archive.search_index import reindex_documents
+from archive.settings import Settings
 from archive.storage import OriginalStore, StagedFile
 
 
@@ -38,6 +41,38 @@ class UploadRequest:
     expires_on: date | None
     filename: str | None
     declared_media_type: str | None
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    """How intake numbers and screens a file: the 档号 rule and the virus scanner (if any)."""
+
+    rule: ArchivalRule
+    scanner: Scanner | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IntakePolicy:
+        return cls(rule=ArchivalRule.from_settings(settings), scanner=make_scanner(settings))
+
+
+def scan_verdict(scanner: Scanner | None, path: Path) -> Verdict:
+    """The scan of one file, refusing it when a signature matched (安全性 GD-4-2)."""
+    verdict = NOT_CONFIGURED if scanner is None else scanner.scan([path])[0]
+    if verdict.result == "infected":
+        raise UnsupportedFile(
+            f"病毒扫描检出 {verdict.signature}，四性检测 GD-4-2 病毒感染检测未通过，文件未保存"
+            f" (the virus scan found {verdict.signature}; nothing was kept)"
+        )
+    if verdict.result == "error":
+        raise ServiceUnavailable(
+            "病毒扫描无法完成，文件未保存，请稍后再试"
+            f" (the virus scan could not run; nothing was kept): {verdict.detail}"
+        )
+    return verdict
+
+
+def scan_record(verdict: Verdict) -> dict[str, str | None]:
+    return {**verdict.as_dict(), "at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 @dataclass(frozen=True)
@@ -62,6 +97,7 @@ async def accept_upload(
     request: UploadRequest,
     chunks: AsyncIterator[bytes],
     max_bytes: int,
+    policy: IntakePolicy,
 ) -> UploadOutcome:
     """Stage, identify, record and keep one upload; every failure leaves nothing behind.
 
@@ -82,6 +118,7 @@ async def accept_upload(
                 request=request,
                 staged=staged,
                 department=department,
+                policy=policy,
             )
         )
     except Exception:
@@ -106,8 +143,10 @@ def record_upload(
     request: UploadRequest,
     staged: StagedFile,
     department: str,
+    policy: IntakePolicy,
 ) -> UploadOutcome:
-    """Identify a staged file, then record it and move it into the store in one step."""
+    """Identify and scan a staged file, then record it, number it and move it into the store
+    in one step."""
     try:
         kind = identify_upload(
             staged.path, filename=request.filename, declared_media_type=request.declared_media_type
@@ -125,6 +164,7 @@ def record_upload(
                 )
                 return UploadOutcome(existing, duplicate=True)
             partner = _partner_for_upload(session, user=user, partner_id=request.partner_id)
+            verdict = scan_verdict(policy.scanner, staged.path)
             filename = safe_filename(request.filename)
             document = Document(
                 partner_id=partner.id,
@@ -137,6 +177,8 @@ def record_upload(
                 media_type=kind.media_type,
                 size_bytes=staged.size,
                 sha256=staged.sha256,
+                sm3=staged.sm3,
+                file_properties={"virus_scan": scan_record(verdict)},
                 expires_on=request.expires_on,
                 fields={"expires_on": request.expires_on.isoformat()} if request.expires_on else {},
                 field_provenance={"expires_on": {"source": "supplied", "by": user.sub}}
@@ -145,6 +187,10 @@ def record_upload(
                 status="queued",
                 uploaded_by=user.sub,
             )
+            (code,) = assign_codes(
+                session, rule=policy.rule, doc_type=document.doc_type, department=department
+            )
+            apply_code(document, code)
             session.add(document)
             session.flush()
             record_event(
@@ -156,6 +202,8 @@ def record_upload(
                     "partner_id": partner.id,
                     "filename": filename,
                     "sha256": staged.sha256,
+                    "sm3": staged.sm3,
+                    "archival_code": code.code,
                     "size": staged.size,
                     "doc_type": document.doc_type,
                     "confidentiality": document.confidentiality,

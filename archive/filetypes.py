@@ -25,10 +25,18 @@ DOCX = FileKind(
 PNG = FileKind("image/png", "PNG 图像", frozenset({".png"}))
 JPEG = FileKind("image/jpeg", "JPEG 图像", frozenset({".jpg", ".jpeg"}))
 TIFF = FileKind("image/tiff", "TIFF 图像", frozenset({".tif", ".tiff"}))
-SUPPORTED = (PDF, DOCX, PNG, JPEG, TIFF)
+# GB/T 33190-2016 版式文档: a ZIP package whose entry point OFD.xml is an ofd:OFD element.
+OFD_MEDIA_TYPE = "application/ofd"
+OFD = FileKind(OFD_MEDIA_TYPE, "OFD 版式文档", frozenset({".ofd"}))
+SUPPORTED = (PDF, OFD, DOCX, PNG, JPEG, TIFF)
 _BY_EXTENSION = {ext: kind for kind in SUPPORTED for ext in kind.extensions}
 _BY_MEDIA_TYPE = {kind.media_type: kind for kind in SUPPORTED}
-SUPPORTED_LABEL = "PDF、DOCX、PNG、JPEG、TIFF"
+SUPPORTED_LABEL = "PDF、OFD、DOCX、PNG、JPEG、TIFF"
+
+
+def sniff(path: Path) -> FileKind | None:
+    """The kind of a file by its bytes alone, or None."""
+    return _sniff(path)
 
 
 def _sniff(path: Path) -> FileKind | None:
@@ -43,18 +51,27 @@ def _sniff(path: Path) -> FileKind | None:
         return JPEG
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return TIFF
-    if head.startswith(b"PK\x03\x04") and _is_docx(path):
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path)
+    return None
+
+
+def _zip_kind(path: Path) -> FileKind | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "OFD.xml" in names:
+                return OFD if _is_ofd_entry(archive.open("OFD.xml").read(4096)) else None
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
+        return None
+    if "[Content_Types].xml" in names and "word/document.xml" in names:
         return DOCX
     return None
 
 
-def _is_docx(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return "[Content_Types].xml" in names and "word/document.xml" in names
+def _is_ofd_entry(head: bytes) -> bool:
+    """OFD.xml opens with an ofd:OFD root element in the OFD namespace."""
+    return b"http://www.ofdspec.org/2016" in head and b"OFD" in head
 
 
 def _describe_foreign(path: Path) -> str:
@@ -76,12 +93,17 @@ def identify_upload(path: Path, *, filename: str | None, declared_media_type: st
     if path.stat().st_size == 0:
         raise UnsupportedFile("文件为空 (the file is empty)")
     kind = _sniff(path)
+    extension = PurePath(filename or "").suffix.lower()
+    if kind is None and extension == ".ofd":
+        raise UnsupportedFile(
+            "不是有效的 OFD 文件：包中没有 OFD 入口文件 OFD.xml，四性检测 GD-3-3 内容数据格式检测未通过，"
+            "文件未保存 (not an OFD package: no OFD.xml entry; format check GD-3-3 failed, nothing kept)"
+        )
     if kind is None:
         raise UnsupportedFile(
             f"不支持的文件类型：{_describe_foreign(path)}；只接受 {SUPPORTED_LABEL}"
-            f" (unsupported file type; accepted: PDF, DOCX, PNG, JPEG, TIFF)"
+            f" (unsupported file type; accepted: PDF, OFD, DOCX, PNG, JPEG, TIFF)"
         )
-    extension = PurePath(filename or "").suffix.lower()
     claimed_by_name = _BY_EXTENSION.get(extension)
     if extension and claimed_by_name is not kind:
         raise UnsupportedFile(

@@ -18,6 +18,7 @@ QUEUE_NAME = "partner-archive"
 PROCESS_DOCUMENT = "process_document"
 REQUEUE_ABANDONED = "requeue_abandoned"
 NOTIFY_EXPIRING = "notify_expiring"
+RECHECK_STORAGE = "recheck_storage"
 
 
 class TransientError(Exception):
@@ -45,6 +46,10 @@ class JobQueue:
             self._run_process_document
         )
         self.huey.periodic_task(crontab(minute="*"), name=REQUEUE_ABANDONED)(self._run_requeue_abandoned)
+        # The daily share of the periodic 四性检测 in storage (all documents within RECHECK_DAYS).
+        self.huey.periodic_task(crontab(minute="0", hour=str(settings.recheck_hour)), name=RECHECK_STORAGE)(
+            self._run_recheck_storage
+        )
 
     def handle(self, name: str, handler: Callable[..., None]) -> None:
         self._handlers[name] = handler
@@ -60,6 +65,9 @@ class JobQueue:
 
     def _run_requeue_abandoned(self) -> None:
         self._handler(REQUEUE_ABANDONED)()
+
+    def _run_recheck_storage(self) -> None:
+        self._handler(RECHECK_STORAGE)()
 
     def _run_notify_expiring(self) -> None:
         self._handler(NOTIFY_EXPIRING)()

@@ -112,6 +112,21 @@ class Document(Base):
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     superseded_by: Mapped[str | None] = mapped_column(String(32))
 
+    # Fixity (GB/T 32905 SM3 beside SHA-256), recorded at intake.
+    sm3: Mapped[str | None] = mapped_column(String(64))
+    # 保管期限 (Y, D30, D10) and 档号 per DA/T 22-2015; the 件号 counts within archival_group.
+    retention: Mapped[str | None] = mapped_column(String(4))
+    filing_year: Mapped[int | None] = mapped_column(Integer)
+    archival_group: Mapped[str | None] = mapped_column(String(80), index=True)
+    item_no: Mapped[int | None] = mapped_column(Integer)
+    archival_code: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # What the file says of itself at intake (size, type, declared pages, creation metadata,
+    # signatures, encryption, the virus scan), compared again by every later check.
+    file_properties: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    # The latest 四性检测: "passed", "failed", or None before the first one.
+    check_status: Mapped[str | None] = mapped_column(String(10), index=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
     status: Mapped[str] = mapped_column(String(20), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     error_reason: Mapped[str | None] = mapped_column(String(40))
@@ -196,13 +211,22 @@ class AccessGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The borrow request behind the grant (its number goes into the watermark), and whether
+    # it lets the borrower download or only view.
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    allow_download: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class AuditEntry(Base):
     """One recorded action; each entry's hash covers the previous one's (tamper-evident)."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_user_at", "user", "at"), Index("ix_audit_action_at", "action", "at"))
+    __table_args__ = (
+        Index("ix_audit_user_at", "user", "at"),
+        Index("ix_audit_action_at", "action", "at"),
+        # A document's own entries (the 四性检测's intake record, its history) without a scan.
+        Index("ix_audit_target", "target"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -212,6 +236,19 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchor(Base):
+    """Where the chain starts after older entries were exported and purged: the first kept
+    entry's number and the hash it chains to (one row; none before any purge)."""
+
+    __tablename__ = "audit_anchor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purged_by: Mapped[str] = mapped_column(String(100))
 
 
 class AuditHead(Base):
@@ -241,6 +278,7 @@ class BorrowRequest(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     document_ids: Mapped[list[str]] = mapped_column(JSON)
+    allow_download: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class DestructionRequest(Base):
@@ -279,6 +317,11 @@ class DestructionRecord(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     pages: Mapped[int | None] = mapped_column(Integer)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The 档号 stays accounted for: its 件号 is not a gap in its group.
+    archival_code: Mapped[str | None] = mapped_column(String(100))
+    archival_group: Mapped[str | None] = mapped_column(String(80), index=True)
+    item_no: Mapped[int | None] = mapped_column(Integer)
+    retention: Mapped[str | None] = mapped_column(String(4))
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(100))
     approved_by: Mapped[str] = mapped_column(String(100))
@@ -332,3 +375,33 @@ class ExpiryNotice(Base):
     expires_on: Mapped[date | None] = mapped_column(Date)
     department: Mapped[str] = mapped_column(String(100))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CheckRun(Base):
+    """One 四性检测 run: an upload's intake, a bulk import batch, a periodic or on-demand re-check."""
+
+    __tablename__ = "check_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # intake, import, storage, on_demand
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DocumentCheck(Base):
+    """The items of one document's 四性检测 in one run: [{code, property, name, result, evidence}]."""
+
+    __tablename__ = "document_checks"
+    __table_args__ = (Index("ix_document_checks_document_at", "document_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(32), index=True)
+    document_id: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(10))  # intake or storage
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

@@ -44,6 +44,7 @@ DOC_TYPE_LABELS = {
     "bank_account": "银行开户信息",
     "authorization": "授权委托书",
     "qualification": "资质证书",
+    "invoice": "发票",
     "other": "其他",
 }
 CONFIDENTIALITY_LABELS = {"public": "公开", "internal": "一般", "secret": "秘密", "confidential": "机密"}

@@ -26,6 +26,7 @@ class DocType(StrEnum):
     bank_account = "bank_account"
     authorization = "authorization"
     qualification = "qualification"
+    invoice = "invoice"
     other = "other"
 
 
@@ -196,6 +197,12 @@ class DocumentOut(BaseModel):
     uploaded_by: str
     created_at: datetime
     indexed_at: datetime | None
+    sm3: str | None = None
+    retention: str | None = None
+    filing_year: int | None = None
+    item_no: int | None = None
+    archival_code: str | None = None
+    check_status: str | None = None
 
 
 class DocumentUpdate(BaseModel):
@@ -254,6 +261,10 @@ class BorrowRequestCreate(BaseModel):
     document_ids: list[str] = Field(min_length=1, max_length=100)
     reason: str = Field(min_length=1, max_length=1000)
     days: int = Field(ge=1, le=30)
+    allow_download: bool = Field(
+        default=True,
+        description="false: view only (watermarked page images); true: also a watermarked download",
+    )
 
 
 class Decision(BaseModel):
@@ -273,6 +284,7 @@ class BorrowRequestOut(BaseModel):
     decision_note: str | None
     expires_at: datetime | None
     returned_at: datetime | None
+    allow_download: bool = True
 
 
 class DestructionRequestCreate(BaseModel):
@@ -310,6 +322,9 @@ class DestructionRecordOut(BaseModel):
     sha256: str
     pages: int | None
     uploaded_at: datetime
+    archival_code: str | None = None
+    item_no: int | None = None
+    retention: str | None = None
     reason: str
     requested_by: str
     approved_by: str
@@ -325,6 +340,8 @@ class EligibleDocument(BaseModel):
     title: str
     expires_on: date | None
     retention_ends: date
+    retention: str | None = None
+    archival_code: str | None = None
 
 
 class CreditRatingCreate(BaseModel):
@@ -360,3 +377,44 @@ class SupplierEvaluationOut(BaseModel):
     notes: str | None
     evaluator: str
     created_at: datetime
+
+
+class CheckItemOut(BaseModel):
+    code: str
+    property: str
+    name: str
+    result: str
+    evidence: str
+
+
+class DocumentChecksOut(BaseModel):
+    """The latest 四性检测 of one document; `items` empty before the first one."""
+
+    document_id: str
+    archival_code: str | None
+    status: str | None
+    stage: str | None
+    checked_at: datetime | None
+    items: list[CheckItemOut]
+
+
+class CheckRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    actor: str
+    documents: int
+    failed: int
+    note: str | None
+
+
+class CheckFailureOut(BaseModel):
+    document_id: str
+    archival_code: str | None
+    title: str
+    status: str
+    check_status: str | None
+    checked_at: datetime | None
+    failed_items: list[CheckItemOut]

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never sign tokens outside development.
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use"
+MIN_AUDIT_RETENTION_DAYS = 180
 _WEAK_SECRETS = {"", "secret", "changeme", "change-me", DEVELOPMENT_SECRET}
 
 
@@ -65,17 +66,60 @@ class Settings(BaseSettings):
         "prospect": "QZ",
     }
 
-    # Years a document is kept after it expires (or after upload when it has no expiry),
-    # before it may be proposed for destruction.
-    retention_years: dict[str, int] = {
-        "business_license": 10,
-        "contract": 10,
-        "id_card": 5,
-        "bank_account": 10,
-        "authorization": 5,
-        "qualification": 10,
-        "other": 5,
+    # 保管期限 per document type (DA/T 22-2015): 永久 Y, 定期30年 D30, 定期10年 D10. Stored on each
+    # document at intake; destruction may be proposed that many years after it expires (or
+    # after intake when it has no expiry); Y is never eligible.
+    retention_periods: dict[str, str] = {
+        "business_license": "D30",
+        "contract": "D30",
+        "id_card": "D10",
+        "bank_account": "D30",
+        "authorization": "D10",
+        "qualification": "D30",
+        "invoice": "D30",
+        "other": "D10",
     }
+
+    # 档号 (DA/T 22-2015): 全宗号-门类代码·年度-保管期限-机构（问题）代码-件号. The 件号 counts
+    # gap-free within everything before it. {org} comes from organization_codes by department
+    # (the department's name when it has no code); leave it out of the format to drop the level.
+    fonds_no: str = "Q001"
+    archive_category: str = "WS"
+    archival_code_format: str = "{fonds}-{category}·{year}-{retention}-{item:04d}"
+    organization_codes: dict[str, str] = {}
+
+    # 四性检测 (GB/T 18894-2016, DA/T 70-2018).
+    intake_checks: bool = True
+    """Run the four-property checks at intake; off only to measure what they cost (bench/)."""
+    archival_formats: list[str] = [
+        "application/pdf",
+        "application/ofd",
+        "image/jpeg",
+        "image/tiff",
+    ]
+    """Formats accepted for long-term keeping (GB/T 18894-2016 6.5: OFD, PDF, JPEG, TIFF)."""
+    required_fields: dict[str, list[str]] = {
+        "business_license": ["credit_code", "name"],
+        "id_card": ["id_number", "name"],
+        "contract": ["party_a", "party_b"],
+        "bank_account": ["bank_name", "account_no"],
+        "invoice": ["invoice_no", "issued_on", "amount", "seller_name", "buyer_name"],
+    }
+    """Fields each document type must carry to pass 完整性 (beyond the record's own metadata)."""
+    clamd_socket: str | None = None
+    """ClamAV daemon: a Unix socket path, or host:port."""
+    clamscan_command: str | None = None
+    """ClamAV command-line scanner (e.g. /usr/bin/clamscan) when no daemon is configured."""
+    clamav_database: Path | None = None
+    """Signature database for clamscan (-d); its default database when unset."""
+    recheck_days: int = 30
+    """The periodic re-check covers every document within this many days (a daily share)."""
+    recheck_hour: int = 2
+    check_alert_webhook: str | None = None
+    check_alert_emails: list[str] = []
+
+    # Audit log: 网络安全法 Art. 21 keeps network logs at least six months.
+    audit_retention_days: int = 180
 
     # Expiry notices: a daily job tells each department what enters the window.
     notify_within_days: int = 30
@@ -142,6 +186,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PARTNER_ARCHIVE_JWT_SECRET 过弱或仍是默认值：生产环境需要至少 32 个字符的随机密钥"
                 " (outside development a JWT secret of at least 32 random characters is required)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _keep_audit_long_enough(self) -> Settings:
+        if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS:
+            raise ValueError(
+                f"PARTNER_ARCHIVE_AUDIT_RETENTION_DAYS 不得少于 {MIN_AUDIT_RETENTION_DAYS} 天"
+                f" (audit entries are kept at least {MIN_AUDIT_RETENTION_DAYS} days)"
             )
         return self
 

@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench [--quick] [--only ocr,text,bulk,search,memory,cluster,mixed]`.
+"""`make bench` / `python -m bench [--quick] [--only ocr,text,bulk,search,memory,cluster,mixed,checks]`.
 
 Generates its inputs, runs each measurement several times against a reference measured in
 the same run on the same inputs, and writes bench/results.json and bench/results.md.
@@ -20,7 +20,7 @@ from bench.common import OUT, ROOT, Figure, elasticsearch_url, load_now, log
 
 RESULTS = ROOT / "bench" / "results.json"
 TABLE = ROOT / "bench" / "results.md"
-PARTS = ("ocr", "text", "bulk", "memory", "search", "cluster", "mixed")
+PARTS = ("ocr", "text", "bulk", "memory", "search", "cluster", "mixed", "checks")
 
 
 def main() -> None:
@@ -89,6 +89,17 @@ def main() -> None:
 
             figures += mixed.measure(es_url, documents=20_000 if quick else 100_000, pages=4 if quick else 10,
                                      runs=1 if quick else 2, idle_seconds=15 if quick else 30)
+        if "checks" in parts:
+            from bench import checks
+
+            count = 300 if quick else 2000
+            directory = scratch / "archive-checks"
+            inputs.mixed_archive(directory, count)
+            figures += checks.import_overhead(directory, count, es_url, runs=1 if quick else 2)
+            pages = 10 if quick else 40
+            figures += checks.scan_overhead(inputs.scanned_pdf(scratch / f"scan-checks-{pages}.pdf", pages), es_url,
+                                            runs=1)
+            figures += checks.recheck_rate(10_000 if quick else 100_000)
     elapsed = time.monotonic() - started
     load_after = load_now()
     log(f"after: {load_after}")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from archive.documents import UploadRequest, record_upload
+from archive.documents import IntakePolicy, UploadRequest, record_upload
 from archive.permissions import User
 from archive.schemas import Confidentiality, DocType
 from archive.settings import Settings
-from archive.storage import StagedFile
+from archive.storage import StagedFile, file_digests
 from bench.common import prepare_data_dir
 from bench.partners import make_partner
 from ingest.pipeline import WorkerContext, process_document
@@ -25,9 +24,10 @@ MEDIA_TYPES = {".pdf": "application/pdf", ".docx": "application/vnd.openxmlforma
 class Ingest:
     """A data directory, a worker context and a way to record files as the API does."""
 
-    def __init__(self, data_dir: Path, es_url: str, prefix: str) -> None:
+    def __init__(self, data_dir: Path, es_url: str, prefix: str, *, intake_checks: bool = True) -> None:
         prepare_data_dir(data_dir)
-        self.settings = Settings(data_dir=data_dir, es_url=es_url, es_index_prefix=prefix)
+        self.settings = Settings(data_dir=data_dir, es_url=es_url, es_index_prefix=prefix,
+                                 intake_checks=intake_checks)
         self.ctx: WorkerContext = build_context(self.settings)
         self._partners = 0
 
@@ -38,18 +38,16 @@ class Ingest:
         self.ctx.store.staging.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=self.ctx.store.staging, prefix="upload-")
         shutil.copyfile(path, name)
-        digest = hashlib.sha256()
-        with path.open("rb") as stream:
-            while chunk := stream.read(1024 * 1024):
-                digest.update(chunk)
-        staged = StagedFile(path=Path(name), sha256=digest.hexdigest(), size=path.stat().st_size)
+        sha256, sm3, size = file_digests(path)
+        staged = StagedFile(path=Path(name), sha256=sha256, size=size, sm3=sm3)
         request = UploadRequest(
             partner_id=partner_id, doc_type=DocType.contract, confidentiality=Confidentiality.internal,
             department=None, title=None, expires_on=None, filename=path.name,
             declared_media_type=MEDIA_TYPES.get(path.suffix),
         )
         outcome = record_upload(self.ctx.session_factory, store=self.ctx.store, user=ARCHIVIST,
-                                request=request, staged=staged, department="采购部")
+                                request=request, staged=staged, department="采购部",
+                                policy=IntakePolicy.from_settings(self.settings))
         return outcome.document.id
 
     def process(self, document_id: str) -> float:

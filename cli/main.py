@@ -93,6 +93,40 @@ def audit_verify() -> None:
     raise typer.Exit(code=1)
 
 
+@audit_app.command("purge")
+def audit_purge(
+    before: Annotated[str, typer.Option(help="purge entries older than this date (YYYY-MM-DD, UTC)")],
+    export: Annotated[Path, typer.Option(help="where the export (JSON, with the chain's verification) goes")],
+) -> None:
+    """Export audit entries older than BEFORE with the chain's verification, then purge them.
+
+    Refused for anything younger than PARTNER_ARCHIVE_AUDIT_RETENTION_DAYS (at least 180).
+    """
+    from datetime import UTC, datetime
+
+    from archive.audit_retention import purge_before
+    from archive.db import make_engine, make_session_factory, session_scope
+    from archive.errors import DomainError
+    from cli.office import cli_actor
+
+    settings = get_settings()
+    cutoff = datetime.fromisoformat(before).replace(tzinfo=UTC)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            done = purge_before(session, user=None, actor=cli_actor(), before=cutoff, export_to=export,
+                                settings=settings)
+    except DomainError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(code=1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"已导出并清理 {done.entries} 条审计记录 (exported and purged) #{done.first_seq}–#{done.last_seq}"
+        f" → {export} (sha256 {done.sha256})"
+    )
+
+
 @app.command()
 def token(
     sub: Annotated[str, typer.Option(help="user id")],

@@ -24,8 +24,12 @@ def check(
     repair: Annotated[
         bool, typer.Option("--repair", help="reindex missing and stale entries, delete extra ones")
     ] = False,
+    due_only: Annotated[
+        bool, typer.Option("--due-only", help="四性检测 of today's share only, as the daily job does")
+    ] = False,
 ) -> None:
-    """Verify every original against its SHA-256 and the index against the record.
+    """Verify every original against its SHA-256 and the index against the record, then run the
+    四性检测 in storage (both digests, readability, 件号, virus scan) on every document.
 
     Exits 1 when problems are found (with --repair: when problems remain, i.e. originals).
     """
@@ -53,7 +57,22 @@ def check(
         es.close()
         engine.dispose()
     typer.echo(report.render())
-    if report.unresolved:
+    from archive.recheck import recheck
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        result = recheck(make_session_factory(engine), store=OriginalStore(settings.originals_dir),
+                         settings=settings, actor=cli_actor(), everything=not due_only, kind="on_demand")
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"四性检测 (four-property check): {result.documents} 份文档 (documents), "
+        f"{len(result.failed)} 份未通过 (failed) — 报告 (report): /api/v1/check-runs/{result.run_id}/report"
+    )
+    for failure in result.failed:
+        where = f"{failure['archival_code']} [{failure['document_id']}]"
+        typer.echo(f"  ✗ {where}: " + "；".join(failure["items"]))
+    if report.unresolved or result.failed:
         raise typer.Exit(code=1)
 
 

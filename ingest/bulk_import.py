@@ -12,7 +12,6 @@ takes the documents up like any other.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import multiprocessing
 import os
 import shutil
@@ -32,12 +31,15 @@ from elasticsearch import helpers
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from archive.antivirus import make_scanner
+from archive.archival_codes import ArchivalRule, apply_code, assign_codes
 from archive.audit import Event, record_events
+from archive.checks import CheckInput, check_document, finish_run, start_run, stored_facts
 from archive.db import session_scope
-from archive.documents import safe_filename
+from archive.documents import safe_filename, scan_record
 from archive.errors import UnsupportedFile
 from archive.filetypes import identify_upload
-from archive.models import Document, Partner
+from archive.models import CheckRun, Document, Partner
 from archive.numbering import document_archive_nos
 from archive.progress import SILENT, Progress
 from archive.schemas import Confidentiality, DocType
@@ -50,13 +52,13 @@ from archive.search_index import (
     scheduled_refresh_paused,
 )
 from archive.settings import Settings, get_settings
-from archive.storage import StagedFile
+from archive.storage import StagedFile, file_digests
 from archive.supersession import apply_supersession
 from ingest.extraction import ExtractionError, ExtractionLimits
 from ingest.extraction.model import Extraction
 from ingest.fields import FieldExtraction
 from ingest.pipeline import WorkerContext, fail_document, mark_indexed, store_text
-from ingest.reading import read_document, warm_up
+from ingest.reading import read_for_archive, warm_up
 from ingest.worker import build_context
 
 log = structlog.get_logger(__name__)
@@ -78,6 +80,8 @@ class ImportReport:
     duplicates: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    check_run: str | None = None
+    checks_failed: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,11 @@ def _import(ctx: WorkerContext, directory: Path, options: ImportOptions, progres
         return report
     progress.stage("导入文件 (files imported)", len(files))
     sources: dict[str, _Source] = {}
+    if ctx.settings.intake_checks:
+        with session_scope(ctx.session_factory) as session:
+            report.check_run = start_run(
+                session, kind="import", actor=options.user, note=str(directory.name)
+            ).id
     batches = iter([files[start : start + _RECORD_BATCH] for start in range(0, len(files), _RECORD_BATCH)])
     # File copies release the GIL; more threads than this only contend for it.
     io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="import-io")
@@ -149,22 +158,13 @@ def _import(ctx: WorkerContext, directory: Path, options: ImportOptions, progres
             _extract_and_index(
                 ctx, pool, indexer, first, record_next, sources, report, options.jobs, progress
             )
+        _finish_check_run(ctx, report)
         log.info("import.done", documents=len(report.recorded), duplicates=report.duplicates)
     return report
 
 
 def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,8 @@ class _Candidate:
     doc_type: str
     sha256: str
     size: int
+    sm3: str
+    virus_scan: dict[str, Any] | None = None
 
 
 def _record_batch(
@@ -193,11 +195,19 @@ def _record_batch(
     leaves them alone unless this process dies and the lease runs out.
     """
     with session_scope(ctx.session_factory) as session:
-        candidates = _new_files(session, root, files, options, report, io)
+        candidates = _scanned(ctx, _new_files(session, root, files, options, report, io), report)
         lease_expires_at = datetime.now(UTC) + ctx.lease
         numbers: dict[str, list[str]] = {}
         for partner_id, group in _by_partner(candidates).items():
             numbers[partner_id] = document_archive_nos(session, partner=group[0].partner, count=len(group))
+        rule = ArchivalRule.from_settings(ctx.settings)
+        codes: dict[tuple[str, str], list[Any]] = {}
+        for candidate in candidates:
+            codes.setdefault((candidate.doc_type, candidate.partner.department), []).append(candidate)
+        assigned = {
+            key: assign_codes(session, rule=rule, doc_type=key[0], department=key[1], count=len(group))
+            for key, group in codes.items()
+        }
         documents = []
         for candidate in candidates:
             document = Document(
@@ -211,6 +221,8 @@ def _record_batch(
                 media_type=candidate.media_type,
                 size_bytes=candidate.size,
                 sha256=candidate.sha256,
+                sm3=candidate.sm3,
+                file_properties={"virus_scan": candidate.virus_scan} if candidate.virus_scan else {},
                 fields={},
                 field_provenance={},
                 status="processing",
@@ -218,6 +230,7 @@ def _record_batch(
                 attempts=1,
                 uploaded_by=options.user,
             )
+            apply_code(document, assigned[(candidate.doc_type, candidate.partner.department)].pop(0))
             documents.append(document)
             session.add(document)
         placed_here = _store_originals(ctx, candidates, io)
@@ -230,7 +243,14 @@ def _record_batch(
                         options.user,
                         "upload",
                         document.id,
-                        {"import": True, "filename": c.relative, "sha256": c.sha256, "size": c.size},
+                        {
+                            "import": True,
+                            "filename": c.relative,
+                            "sha256": c.sha256,
+                            "size": c.size,
+                            "sm3": c.sm3,
+                            "archival_code": document.archival_code,
+                        },
                     )
                     for document, c in zip(documents, candidates, strict=True)
                 ],
@@ -276,12 +296,12 @@ def _new_files(
         if isinstance(inspected, UnsupportedFile):
             report.skipped.append((relative, str(inspected)))
             continue
-        media_type, sha256, size = inspected
+        media_type, sha256, size, sm3 = inspected
         doc_type = next(
             (part for part in reversed(path.relative_to(root).parts[:-1]) if part in _DOC_TYPES),
             options.doc_type.value,
         )
-        candidates.append(_Candidate(path, relative, partner, media_type, doc_type, sha256, size))
+        candidates.append(_Candidate(path, relative, partner, media_type, doc_type, sha256, size, sm3))
     stored = set(
         session.execute(
             select(Document.partner_id, Document.sha256).where(
@@ -301,13 +321,35 @@ def _new_files(
     return new
 
 
-def _inspect(path: Path) -> tuple[str, str, int] | UnsupportedFile:
-    """The file's type from its bytes, its SHA-256 and size; or why it is refused."""
+def _scanned(ctx: WorkerContext, candidates: list[_Candidate], report: ImportReport) -> list[_Candidate]:
+    """The batch through the virus scanner (one clamscan run); infected or unscannable files
+    are skipped with the reason, nothing of them kept."""
+    scanner = make_scanner(ctx.settings)
+    if scanner is None:
+        return candidates
+    kept = []
+    for candidate, verdict in zip(candidates, scanner.scan([c.path for c in candidates]), strict=True):
+        if verdict.result == "infected":
+            report.skipped.append(
+                (candidate.relative, f"GD-4-2 病毒感染检测未通过：检出 {verdict.signature}")
+            )
+        elif verdict.result != "clean":
+            report.skipped.append(
+                (candidate.relative, f"病毒扫描未能完成 (the virus scan did not run): {verdict.detail}")
+            )
+        else:
+            kept.append(replace(candidate, virus_scan=scan_record(verdict)))
+    return kept
+
+
+def _inspect(path: Path) -> tuple[str, str, int, str] | UnsupportedFile:
+    """The file's type from its bytes, its SHA-256, size and SM3; or why it is refused."""
     try:
         kind = identify_upload(path, filename=path.name, declared_media_type=None)
     except UnsupportedFile as error:
         return error
-    return (kind.media_type, *_sha256(path))
+    sha256, sm3, size = file_digests(path)
+    return kind.media_type, sha256, size, sm3
 
 
 def _by_partner(candidates: list[_Candidate]) -> dict[str, list[_Candidate]]:
@@ -367,8 +409,8 @@ def _extract_and_index(
     limits = replace(ctx.limits, ocr_workers=max(1, (os.cpu_count() or 1) // jobs))
     waiting = deque(first)
     more_files = True
-    in_flight: dict[Future[tuple[Extraction, FieldExtraction]], str] = {}
-    extracted: dict[str, tuple[Extraction, FieldExtraction]] = {}
+    in_flight: dict[Future[_Read], str] = {}
+    extracted: dict[str, _Read] = {}
     indexing: list[Future[int]] = []
     last_renewal = time.monotonic()
     while True:
@@ -379,7 +421,9 @@ def _extract_and_index(
             waiting.extend(recorded or [])
         while waiting and len(in_flight) < jobs * _IN_FLIGHT_PER_JOB:
             document_id = waiting.popleft()
-            in_flight[_submit(pool, document_id, sources[document_id], limits)] = document_id
+            in_flight[
+                _submit(pool, document_id, sources[document_id], limits, ctx.settings.intake_checks)
+            ] = document_id
         if not in_flight:
             break
         done, _ = wait(in_flight, timeout=30, return_when=FIRST_COMPLETED)
@@ -390,14 +434,14 @@ def _extract_and_index(
             if result is not None:
                 extracted[document_id] = result
         if len(extracted) >= _INDEX_BATCH:
-            indexing.append(indexer.submit(_index_kept, ctx, _keep(ctx, extracted, report)))
+            indexing.append(indexer.submit(_index_kept, ctx, _keep(ctx, extracted, report), report))
             extracted = {}
         report.indexed += _indexed_so_far(indexing)
         if time.monotonic() - last_renewal > ctx.lease.total_seconds() / 3:
             _renew(ctx, [*in_flight.values(), *waiting, *extracted])
             last_renewal = time.monotonic()
     if extracted:
-        indexing.append(indexer.submit(_index_kept, ctx, _keep(ctx, extracted, report)))
+        indexing.append(indexer.submit(_index_kept, ctx, _keep(ctx, extracted, report), report))
     wait(indexing)
     report.indexed += _indexed_so_far(indexing)
 
@@ -410,31 +454,73 @@ def _indexed_so_far(indexing: list[Future[int]]) -> int:
     return sum(future.result() for future in finished)
 
 
+_Read = tuple[Extraction, FieldExtraction, dict[str, Any] | None]
+
+
 def _submit(
-    pool: ProcessPoolExecutor, document_id: str, source: _Source, limits: ExtractionLimits
-) -> Future[tuple[Extraction, FieldExtraction]]:
-    """The worker's extraction and field reading in a pool process, nothing else."""
+    pool: ProcessPoolExecutor, document_id: str, source: _Source, limits: ExtractionLimits, with_facts: bool
+) -> Future[_Read]:
+    """The worker's extraction and field reading in a pool process, with the file's facts
+    for the intake checks (digests and structure, read in parallel too)."""
     return pool.submit(
-        read_document, document_id, source.doc_type, source.path, source.media_type, limits=limits
+        read_for_archive,
+        document_id,
+        source.doc_type,
+        source.path,
+        source.media_type,
+        limits=limits,
+        with_facts=with_facts,
     )
 
 
 def _result(
-    ctx: WorkerContext,
-    document_id: str,
-    future: Future[tuple[Extraction, FieldExtraction]],
-    report: ImportReport,
-) -> tuple[Extraction, FieldExtraction] | None:
+    ctx: WorkerContext, document_id: str, future: Future[_Read], report: ImportReport
+) -> _Read | None:
     try:
         return future.result()
     except ExtractionError as error:
         fail_document(ctx, document_id, reason=error.reason, message=str(error))
         report.failed.append((document_id, str(error)))
+        _check_failed(ctx, document_id, report, reason=error.reason, error=str(error))
     except Exception as error:
         message = f"处理失败 (processing failed): {type(error).__name__}: {error}"
         fail_document(ctx, document_id, reason="internal_error", message=message)
         report.failed.append((document_id, message))
+        _check_failed(ctx, document_id, report, reason="internal_error", error=message)
     return None
+
+
+def _check_failed(
+    ctx: WorkerContext, document_id: str, report: ImportReport, *, reason: str, error: str
+) -> None:
+    """The intake check of a file that could not be read: it stays on record, marked failed."""
+    if report.check_run is None:
+        return
+    with session_scope(ctx.session_factory) as session:
+        run = session.get(CheckRun, report.check_run)
+        document = session.get(Document, document_id)
+        assert run is not None and document is not None
+        facts = stored_facts(
+            ctx.store, document.sha256, max_inflated_bytes=ctx.limits.max_docx_inflated_bytes
+        )
+        check_document(
+            session,
+            document,
+            settings=ctx.settings,
+            run=run,
+            stage="intake",
+            given=CheckInput(facts, error_reason=reason, error=error),
+        )
+        report.checks_failed += 1
+
+
+def _finish_check_run(ctx: WorkerContext, report: ImportReport) -> None:
+    if report.check_run is None:
+        return
+    with session_scope(ctx.session_factory) as session:
+        run = session.get(CheckRun, report.check_run)
+        assert run is not None
+        finish_run(run)
 
 
 def _renew(ctx: WorkerContext, document_ids: list[str]) -> None:
@@ -447,8 +533,8 @@ def _renew(ctx: WorkerContext, document_ids: list[str]) -> None:
 
 
 def _keep(
-    ctx: WorkerContext, extracted: dict[str, tuple[Extraction, FieldExtraction]], report: ImportReport
-) -> list[tuple[str, dict[str, Any]]]:
+    ctx: WorkerContext, extracted: dict[str, _Read], report: ImportReport
+) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
     """Keep a batch's text and fields in one transaction (before indexing, as the worker does:
     the text outlives a search engine outage); the index bodies of the documents kept."""
     with session_scope(ctx.session_factory) as session:
@@ -464,25 +550,27 @@ def _keep(
             )
         )
         for document in documents:
-            extraction, fields = extracted[document.id]
+            extraction, fields, _facts = extracted[document.id]
             store_text(document, extraction, fields)
             report.pages += len(extraction.pages)
             report.ocr_pages += extraction.ocr_pages
         session.flush()
-        return [(document.id, index_body(document)) for document in documents]
+        return [(document.id, index_body(document), extracted[document.id][2]) for document in documents]
 
 
-def _index_kept(ctx: WorkerContext, bodies: list[tuple[str, dict[str, Any]]]) -> int:
+def _index_kept(
+    ctx: WorkerContext, bodies: list[tuple[str, dict[str, Any], dict[str, Any] | None]], report: ImportReport
+) -> int:
     """Index a kept batch with one bulk request (no refresh) and mark it indexed; how many.
 
     Runs beside the loop that feeds the pool, so that extraction goes on meanwhile.
     """
     alias = documents_alias(ctx.index_prefix)
-    document_ids = [document_id for document_id, _ in bodies]
+    document_ids = [document_id for document_id, _body, _facts in bodies]
     try:
         helpers.bulk(
             ctx.es,
-            ({"_index": alias, "_id": document_id, "_source": body} for document_id, body in bodies),
+            ({"_index": alias, "_id": document_id, "_source": body} for document_id, body, _facts in bodies),
             chunk_size=500,
             raise_on_error=True,
         )
@@ -500,7 +588,9 @@ def _index_kept(ctx: WorkerContext, bodies: list[tuple[str, dict[str, Any]]]) ->
     with session_scope(ctx.session_factory) as session:
         documents = list(
             session.scalars(
-                select(Document).where(Document.id.in_(document_ids), Document.status == "processing")
+                select(Document)
+                .where(Document.id.in_(document_ids), Document.status == "processing")
+                .options(selectinload(Document.page_texts))
             )
         )
         now = datetime.now(UTC)
@@ -514,7 +604,39 @@ def _index_kept(ctx: WorkerContext, bodies: list[tuple[str, dict[str, Any]]]) ->
             changed.update((doc.id, doc) for doc in apply_supersession(session, document))
         if changed:
             reindex_documents(ctx.es, prefix=ctx.index_prefix, documents=changed.values())
+        _check_batch(
+            ctx, session, documents, {document_id: facts for document_id, _body, facts in bodies}, report
+        )
         return len(documents)
+
+
+def _check_batch(
+    ctx: WorkerContext,
+    session: Session,
+    documents: list[Document],
+    facts: dict[str, dict[str, Any] | None],
+    report: ImportReport,
+) -> None:
+    """The intake checks of an indexed batch, judged on the facts its pool processes read."""
+    if report.check_run is None:
+        return
+    run = session.get(CheckRun, report.check_run)
+    assert run is not None
+    groups: dict[str, Any] = {}
+    for document in documents:
+        given = facts.get(document.id) or stored_facts(
+            ctx.store, document.sha256, max_inflated_bytes=ctx.limits.max_docx_inflated_bytes
+        )
+        check = check_document(
+            session,
+            document,
+            settings=ctx.settings,
+            run=run,
+            stage="intake",
+            given=CheckInput(given),
+            groups=groups,
+        )
+        report.checks_failed += 0 if check.passed else 1
 
 
 def main(argv: list[str] | None = None, *, progress: Progress = SILENT) -> int:
@@ -554,6 +676,11 @@ def main(argv: list[str] | None = None, *, progress: Progress = SILENT) -> int:
         print(f"skipped {relative}: {why}", file=sys.stderr)
     for document_id, why in report.failed:
         print(f"failed {document_id}: {why}", file=sys.stderr)
+    if report.check_run:
+        print(
+            f"四性检测 (four-property checks): {report.checks_failed} 份未通过 (failed) — "
+            f"报告 (report): /api/v1/check-runs/{report.check_run}/report"
+        )
     print(
         f"imported {report.indexed} documents ({report.pages} pages, {report.ocr_pages} by OCR) in"
         f" {elapsed:.1f} s with {jobs} processes; {report.duplicates} duplicates, {len(report.skipped)}"

@@ -17,6 +17,7 @@ from elasticsearch import Elasticsearch
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from archive.checks import CheckInput, check_document, start_run, stored_facts
 from archive.compliance import cross_check_flags
 from archive.db import session_scope
 from archive.jobs import TransientError
@@ -24,6 +25,7 @@ from archive.metrics import DOCUMENTS_PROCESSED, count_elasticsearch_error
 from archive.models import Document, DocumentPage
 from archive.review import sync_field_items
 from archive.search_index import ensure_index, index_document, is_unavailable, reindex_documents
+from archive.settings import Settings
 from archive.storage import OriginalStore
 from archive.supersession import apply_supersession
 from ingest.extraction import Extraction, ExtractionError, ExtractionLimits
@@ -43,6 +45,7 @@ class WorkerContext:
     limits: ExtractionLimits
     lease: timedelta
     max_attempts: int
+    settings: Settings
 
 
 def _now() -> datetime:
@@ -112,13 +115,10 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
             document.doc_type,
         )
     if attempts > ctx.max_attempts:
-        fail_document(
-            ctx,
-            document_id,
-            reason="gave_up",
-            message=f"处理中断 {attempts - 1} 次，已停止重试 (the worker stopped {attempts - 1} times"
-            " while processing this document; parked as failed, use retry to try again)",
-        )
+        message = (f"处理中断 {attempts - 1} 次，已停止重试 (the worker stopped {attempts - 1} times"
+                   " while processing this document; parked as failed, use retry to try again)")
+        fail_document(ctx, document_id, reason="gave_up", message=message)
+        check_intake(ctx, document_id, reason="gave_up", error=message)
         return
     log.info("document.start", document_id=document_id, attempt=attempts)
     try:
@@ -131,18 +131,42 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
         _index(ctx, document_id)
     except ExtractionError as exc:
         fail_document(ctx, document_id, reason=exc.reason, message=str(exc))
+        check_intake(ctx, document_id, reason=exc.reason, error=str(exc))
+        return
     except TransientError:
         raise
     except Exception as exc:
         # Not a damaged file and not a passing outage: record it on the document so that it
         # is visible and retryable, rather than leaving it leased until the lease runs out.
         log.exception("document.error", document_id=document_id)
-        fail_document(
-            ctx,
-            document_id,
-            reason="internal_error",
-            message=f"处理失败 (processing failed): {type(exc).__name__}: {exc}",
-        )
+        message = f"处理失败 (processing failed): {type(exc).__name__}: {exc}"
+        fail_document(ctx, document_id, reason="internal_error", message=message)
+        check_intake(ctx, document_id, reason="internal_error", error=message)
+        return
+    check_intake(ctx, document_id)
+
+
+def check_intake(
+    ctx: WorkerContext, document_id: str, *, reason: str | None = None, error: str | None = None
+) -> None:
+    """The 四性检测 at intake, kept with the document; a check that cannot run leaves the
+    document unchecked (listed as such for the archive office), never the job failed."""
+    if not ctx.settings.intake_checks:
+        return
+    try:
+        with session_scope(ctx.session_factory) as session:
+            document = session.scalars(
+                select(Document).where(Document.id == document_id).options(selectinload(Document.page_texts))
+            ).one()
+            facts = stored_facts(
+                ctx.store, document.sha256, max_inflated_bytes=ctx.limits.max_docx_inflated_bytes
+            )
+            run = start_run(session, kind="intake", actor=document.uploaded_by)
+            check_document(session, document, settings=ctx.settings, run=run, stage="intake",
+                           given=CheckInput(facts, error_reason=reason, error=error))
+            run.finished_at = _now()
+    except Exception:
+        log.exception("document.check_error", document_id=document_id)
 
 
 def keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction, fields: FieldExtraction) -> None:

@@ -8,12 +8,14 @@ whole pipeline with its database and search clients).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import structlog
 
+from archive.file_facts import facts_of_file
 from ingest.extraction import Extraction, ExtractionLimits, extract
 from ingest.extraction.model import PageDone
-from ingest.fields import FieldExtraction, extract_fields
+from ingest.fields import FieldExtraction, FieldValue, extract_fields
 from ingest.fields.second_pass import reread_identifier
 
 log = structlog.get_logger(__name__)
@@ -39,11 +41,44 @@ def read_fields(
 
     Outside any database session: the re-read runs Tesseract for a second or two.
     """
+    if extraction.embedded.get("invoice_no") and doc_type == "other":
+        # An e-invoice filed without a type is still an invoice: read it as one.
+        doc_type = "invoice"
     fields = extract_fields(doc_type, [(p.number, p.text) for p in extraction.pages])
     reread = reread_identifier(doc_type, fields, path=path, media_type=media_type, pages=extraction.pages)
     if reread.tesseract_runs:
         log.info("document.second_pass", document_id=document_id, outcome=reread.outcome)
-    return reread.fields
+    return with_embedded(reread.fields, extraction.embedded)
+
+
+def with_embedded(fields: FieldExtraction, embedded: dict[str, str]) -> FieldExtraction:
+    """The file's own data wins over what was read from its printed text (it is what the
+    issuer signed); a printed value that disagrees is kept as the raw reading."""
+    if not embedded:
+        return fields
+    merged = dict(fields.fields)
+    for name, value in embedded.items():
+        printed = merged.get(name)
+        raw = str(printed.value) if printed is not None and str(printed.value) != value else None
+        merged[name] = FieldValue(value=value, page=1, raw=raw, method="embedded")
+    problems = {name: why for name, why in fields.problems.items() if name not in merged}
+    return FieldExtraction(fields=merged, problems=problems)
+
+
+def read_for_archive(
+    document_id: str,
+    doc_type: str,
+    path: Path,
+    media_type: str,
+    *,
+    limits: ExtractionLimits,
+    with_facts: bool,
+) -> tuple[Extraction, FieldExtraction, dict[str, Any] | None]:
+    """What a bulk import's pool process computes per file: text, fields, and (when the
+    intake checks run) the file's facts and digests, so the parent only judges them."""
+    extraction, fields = read_document(document_id, doc_type, path, media_type, limits=limits)
+    facts = facts_of_file(path, max_inflated_bytes=limits.max_docx_inflated_bytes) if with_facts else None
+    return extraction, fields, facts
 
 
 def warm_up() -> None:

@@ -9,8 +9,9 @@ import structlog
 
 from archive.compliance import send_expiry_notices
 from archive.db import make_engine, make_session_factory, session_scope
-from archive.jobs import NOTIFY_EXPIRING, PROCESS_DOCUMENT, REQUEUE_ABANDONED, JobQueue
+from archive.jobs import NOTIFY_EXPIRING, PROCESS_DOCUMENT, RECHECK_STORAGE, REQUEUE_ABANDONED, JobQueue
 from archive.metrics import MetricsServer, serving_registry
+from archive.recheck import recheck
 from archive.search_index import make_client
 from archive.settings import Settings, get_settings
 from archive.storage import OriginalStore
@@ -38,6 +39,7 @@ def build_context(settings: Settings) -> WorkerContext:
         ),
         lease=timedelta(seconds=settings.lease_seconds),
         max_attempts=settings.max_attempts,
+        settings=settings,
     )
 
 
@@ -53,6 +55,12 @@ def attach(queue: JobQueue, ctx: WorkerContext, settings: Settings) -> None:
         ),
     )
     queue.handle(NOTIFY_EXPIRING, lambda: notify_expiring(ctx, settings))
+    queue.handle(
+        RECHECK_STORAGE,
+        lambda: recheck(
+            ctx.session_factory, store=ctx.store, settings=settings, actor="system:recheck", everything=False
+        ),
+    )
 
 
 def notify_expiring(ctx: WorkerContext, settings: Settings) -> int:

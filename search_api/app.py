@@ -24,6 +24,7 @@ from search_api.routers import (
     audit,
     borrowing,
     catalogue,
+    checks,
     compliance,
     destruction,
     documents,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authenticated = APIRouter(prefix=API_PREFIX, dependencies=[Depends(get_current_user)])
     authenticated.include_router(partners.router)
     authenticated.include_router(documents.router)
+    authenticated.include_router(checks.router)
     authenticated.include_router(search.router)
     authenticated.include_router(reports.router)
     authenticated.include_router(catalogue.router)

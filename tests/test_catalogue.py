@@ -108,6 +108,12 @@ def test_exports_carry_the_same_rows_as_the_listing(settings, client, make_calle
     assert [row[1] for row in rows[4:]] == listed
     sales_contract = next(row for row in rows[4:] if row[5] == "销售合同（2026）")
     assert sales_contract[4] == "合同" and sales_contract[9] == "一般" and sales_contract[10] == "已入库"
+    # The 归档章 items (DA/T 22-2015) after the catalogue's own columns.
+    assert rows[3][11:] == ["档号", "全宗号", "年度", "保管期限", "件号"]
+    year = sales_contract[7][:4]
+    assert sales_contract[11:] == [f"Q001-WS·{year}-D30-{sales_contract[15]}", "Q001", year, "定期30年",
+                                   sales_contract[15]]
+    assert len(sales_contract[15]) == 4 and sales_contract[15].isdigit()
 
     workbook = _catalogue(client, seller, format="xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active

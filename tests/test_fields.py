@@ -343,7 +343,7 @@ def test_authorization_reports_only_labelled_dates() -> None:
 
 def test_unknown_doc_type_is_refused() -> None:
     with pytest.raises(ValueError):
-        extract_fields("invoice", [(1, "")])
+        extract_fields("voucher", [(1, "")])
 
 
 # --- through real OCR ------------------------------------------------------------------------

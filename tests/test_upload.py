@@ -130,7 +130,7 @@ def test_oversized_upload_is_refused_and_nothing_kept(tmp_path, settings, make_c
 @pytest.mark.parametrize(
     ("form", "field"),
     [
-        ({"doc_type": "invoice"}, "doc_type"),
+        ({"doc_type": "voucher"}, "doc_type"),
         ({"confidentiality": "top_secret"}, "confidentiality"),
         ({"partner_id": "0" * 32}, "partner_id"),
         ({"expires_on": "2035年3月11日"}, "expires_on"),

@@ -237,11 +237,12 @@ def test_documents_past_retention_are_listed_as_eligible(client, settings, offic
     _partner, document_id, people = office
     client.patch(
         f"/api/v1/documents/{document_id}",
-        json={"expires_on": "2010-06-30"},
+        json={"expires_on": "1990-06-30"},
         headers=people["archivist"].headers,
     )
     eligible = client.get("/api/v1/destruction-eligible", headers=people["archivist"].headers).json()
-    assert [(e["id"], e["retention_ends"]) for e in eligible] == [(document_id, "2020-06-30")]
+    # A contract is kept 定期30年 (D30) from its expiry.
+    assert [(e["id"], e["retention"], e["retention_ends"]) for e in eligible] == [(document_id, "D30", "2020-06-30")]
     assert client.get("/api/v1/destruction-eligible", headers=people["buyer"].headers).status_code == 403
 
 

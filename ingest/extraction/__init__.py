@@ -13,17 +13,20 @@ from ingest.extraction.model import (
     ExtractionLimits,
     PageDone,
 )
+from ingest.extraction.ofd import extract_ofd
 from ingest.extraction.pdf import extract_pdf
 from ingest.extraction.word import extract_docx
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-SUPPORTED_MEDIA_TYPES = frozenset({PDF, DOCX, *PIL_FORMATS})
+OFD = "application/ofd"
+SUPPORTED_MEDIA_TYPES = frozenset({PDF, OFD, DOCX, *PIL_FORMATS})
 
 _DEFAULT_LIMITS = ExtractionLimits()
 
 __all__ = [
     "DOCX",
+    "OFD",
     "PDF",
     "SUPPORTED_MEDIA_TYPES",
     "ExtractedPage",
@@ -50,6 +53,8 @@ def extract(
         return extract_pdf(path, limits, on_page)
     if media_type == DOCX:
         return extract_docx(path, limits, on_page)
+    if media_type == OFD:
+        return extract_ofd(path, limits, on_page)
     if media_type in PIL_FORMATS:
         return extract_image(path, media_type, limits, on_page)
     raise ExtractionError("unsupported", f"不支持的文件类型: {media_type} (unsupported media type)")

@@ -18,6 +18,9 @@ ExtractionFailure = Literal[
     "too_many_pages",
     "image_too_large",
     "docx_bomb",
+    "zip_bomb",
+    "external_reference",
+    "page_count_mismatch",
     "unsupported",
     "ocr_failed",
 ]
@@ -53,6 +56,8 @@ class Extraction:
     """All pages of a document, in page order."""
 
     pages: list[ExtractedPage]
+    # Data the file carries apart from its text, e.g. an OFD e-invoice's number and parties.
+    embedded: dict[str, str] = field(default_factory=dict)
 
     @property
     def ocr_pages(self) -> int:

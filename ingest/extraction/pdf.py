@@ -50,6 +50,7 @@ class _PagePlan:
     number: int
     pdfium_text: str
     needs_ocr: bool
+    unloadable: bool = False
 
 
 def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) -> Extraction:
@@ -59,6 +60,7 @@ def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) 
         return _extract_text_with_pdfplumber_only(path, limits, on_page)
     try:
         plans = _plan_pages(path, document, limits)
+        _refuse_missing_pages(path, plans)
         with (
             tempfile.TemporaryDirectory(prefix="pdf-ocr-") as workdir,
             _PdfplumberPages(path) as plumber,
@@ -94,6 +96,28 @@ def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) 
     finally:
         with _PDFIUM_LOCK:
             document.close()
+
+
+def _refuse_missing_pages(path: Path, plans: list[_PagePlan]) -> None:
+    """A page tree that declares more pages than it holds: the document is not whole.
+
+    PDFium counts the pages the tree declares (/Count); pdfminer walks the tree. Kept as it
+    is, the missing pages would be archived as blank ones.
+    """
+    unloadable = [plan.number for plan in plans if plan.unloadable]
+    if not unloadable:
+        return
+    try:
+        with pdfplumber.open(path) as pdf:
+            present = len(pdf.pages)
+    except PdfminerException:
+        present = len(plans) - len(unloadable)
+    if present < len(plans):
+        raise ExtractionError(
+            "page_count_mismatch",
+            f"PDF 声明 {len(plans)} 页，实际只有 {present} 页，四性检测 GD-2-7 内容数据完整性检测未通过"
+            f" (the PDF declares {len(plans)} pages but holds {present})",
+        )
 
 
 def _usable_char_count(text: str) -> int:
@@ -187,7 +211,7 @@ def _plan_window(document: pdfium.PdfDocument, indexes: range, limits: Extractio
         except pdfium.PdfiumError as error:
             # A broken page costs its own text only; pdfminer gets a try at it later.
             logger.warning("PDFium cannot read page %d: %s", number, error)
-            plans.append(_PagePlan(number=number, pdfium_text="", needs_ocr=False))
+            plans.append(_PagePlan(number=number, pdfium_text="", needs_ocr=False, unloadable=True))
             continue
         needs_ocr = _usable_char_count(text) < limits.min_text_chars_per_page
         if needs_ocr:

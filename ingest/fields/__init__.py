@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ingest.fields import bank, certificates, contract, id_card, licence
+from ingest.fields import bank, certificates, contract, id_card, invoice, licence
 from ingest.fields.model import FieldExtraction, FieldValue
 
 __all__ = ["FieldExtraction", "FieldValue", "extract_fields"]
@@ -21,6 +21,7 @@ _EXTRACTORS: dict[str, Callable[[list[tuple[int, str]]], FieldExtraction]] = {
     "bank_account": bank.extract,
     "qualification": certificates.extract_qualification,
     "authorization": certificates.extract_other,
+    "invoice": invoice.extract,
     "other": certificates.extract_other,
 }
 

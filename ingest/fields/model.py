@@ -25,6 +25,9 @@ _CHINESE_NAMES = {
     "account_no": "账号",
     "account_name": "户名",
     "certificate_no": "证书编号",
+    "invoice_no": "发票号码",
+    "seller_name": "销售方名称",
+    "buyer_name": "购买方名称",
 }
 
 # How a problem says the field was read more than once with different values.
@@ -45,7 +48,8 @@ class FieldValue:
     corrected: bool = False  # an OCR slip repaired by the check character
     raw: str | None = None
     # "text": read from the page text; "second_pass": from a targeted OCR re-read of the page
-    method: Literal["text", "second_pass"] = "text"
+    # "embedded": carried by the file itself apart from its text (an OFD e-invoice's data)
+    method: Literal["text", "second_pass", "embedded"] = "text"
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
 from archive.audit import record_event, search_entries
+from archive.audit_retention import export_before, purge_before
 from archive.errors import Forbidden
 from archive.schemas import AuditEntryOut
-from search_api.deps import CurrentUser, SessionDep
+from search_api.deps import CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -54,3 +56,52 @@ def list_audit(
         },
     )
     return result
+
+
+class AuditPurge(BaseModel):
+    before: datetime = Field(description="entries older than this are exported and purged (UTC)")
+
+
+@router.get("/export", responses={200: {"content": {"application/json": {}}}})
+def export_audit(session: SessionDep, user: CurrentUser, before: datetime) -> Response:
+    """Entries older than `before` with the chain's verification, as a JSON download (admin)."""
+    if not user.has_role("admin"):
+        raise Forbidden("只有管理员可以导出审计日志 (admin only)")
+    export = export_before(session, before=_utc(before))
+    record_event(
+        session,
+        user=user.sub,
+        action="audit_export",
+        details={"before": before.isoformat(), "entries": export.entries, "sha256": export.sha256},
+    )
+    return Response(
+        export.content,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{export.first_seq}-{export.last_seq}.json"',
+        },
+    )
+
+
+@router.post("/purge")
+def purge_audit(
+    data: AuditPurge, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> dict[str, object]:
+    """Export entries older than `before` under DATA_DIR/audit-exports, then purge them (admin;
+    never anything younger than AUDIT_RETENTION_DAYS)."""
+    before = _utc(data.before)
+    target = settings.data_path / "audit-exports" / f"audit-before-{before:%Y%m%dT%H%M%S}.json"
+    done = purge_before(
+        session, user=user, actor=user.sub, before=before, export_to=target, settings=settings
+    )
+    return {
+        "entries": done.entries,
+        "first_seq": done.first_seq,
+        "last_seq": done.last_seq,
+        "export_sha256": done.sha256,
+        "export": target.name,
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

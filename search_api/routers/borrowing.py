@@ -26,6 +26,7 @@ def _out(request: BorrowRequest) -> BorrowRequestOut:
         decision_note=request.decision_note,
         expires_at=request.expires_at,
         returned_at=request.returned_at,
+        allow_download=request.allow_download,
     )
 
 
@@ -34,7 +35,8 @@ def request_loan(data: BorrowRequestCreate, session: SessionDep, user: CurrentUs
     """Ask to borrow documents for up to 30 days."""
     return _out(
         service.create_request(
-            session, user=user, document_ids=data.document_ids, reason=data.reason, days=data.days
+            session, user=user, document_ids=data.document_ids, reason=data.reason, days=data.days,
+            allow_download=data.allow_download,
         )
     )
 

@@ -77,8 +77,8 @@ def list_destruction_records(session: SessionDep, user: CurrentUser) -> list[Des
 
 
 @router.get("/destruction-eligible", response_model=list[EligibleDocument])
-def list_eligible(session: SessionDep, user: CurrentUser, settings: SettingsDep) -> list[EligibleDocument]:
-    """Documents whose retention period has ended (legal holds excluded)."""
+def list_eligible(session: SessionDep, user: CurrentUser) -> list[EligibleDocument]:
+    """Documents whose 保管期限 has ended (legal holds and 永久 excluded)."""
     return [
         EligibleDocument(
             id=d.id,
@@ -88,8 +88,8 @@ def list_eligible(session: SessionDep, user: CurrentUser, settings: SettingsDep)
             title=d.title,
             expires_on=d.expires_on,
             retention_ends=ends,
+            retention=d.retention,
+            archival_code=d.archival_code,
         )
-        for d, ends in service.eligible_documents(
-            session, user=user, retention_years=settings.retention_years
-        )
+        for d, ends in service.eligible_documents(session, user=user)
     ]

@@ -8,9 +8,10 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from archive import documents as service
+from archive import watermark
 from archive.models import Document
 from archive.permissions import User, mask_id_numbers, sees_id_numbers
 from archive.schemas import (
@@ -81,6 +82,12 @@ def document_out(user: User, document: Document) -> DocumentOut:
         uploaded_by=document.uploaded_by,
         created_at=document.created_at,
         indexed_at=document.indexed_at,
+        sm3=document.sm3,
+        retention=document.retention,
+        filing_year=document.filing_year,
+        item_no=document.item_no,
+        archival_code=document.archival_code,
+        check_status=document.check_status,
     )
 
 
@@ -96,7 +103,7 @@ async def upload_document(
     queue: QueueDep,
     settings: SettingsDep,
     user: CurrentUser,
-    file: Annotated[UploadFile, File(description="PDF, DOCX, PNG, JPEG or TIFF")],
+    file: Annotated[UploadFile, File(description="PDF, OFD, DOCX, PNG, JPEG or TIFF")],
     partner_id: Annotated[str, Form()],
     doc_type: Annotated[DocType, Form()],
     confidentiality: Annotated[Confidentiality, Form()],
@@ -121,6 +128,7 @@ async def upload_document(
         ),
         chunks=_chunks(file),
         max_bytes=settings.max_upload_bytes,
+        policy=service.IntakePolicy.from_settings(settings),
     )
     document = outcome.document
     if not outcome.duplicate:
@@ -142,17 +150,20 @@ def get_document(document_id: str, session: SessionDep, user: CurrentUser) -> Do
 
 
 @router.get("/{document_id}/content", response_class=FileResponse)
-def get_content(document_id: str, session: SessionDep, store: StoreDep, user: CurrentUser) -> FileResponse:
-    """The original bytes, as an attachment."""
+def get_content(document_id: str, session: SessionDep, store: StoreDep, user: CurrentUser) -> Response:
+    """The original bytes, as an attachment; a borrower gets a watermarked copy (403 if view-only)."""
     document = service.download_document(session, user=user, document_id=document_id)
-    return FileResponse(
-        store.path_for(document.sha256),
-        media_type=document.media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.original_filename)}",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.original_filename)}",
+        "X-Content-Type-Options": "nosniff",
+    }
+    # Under a borrow grant: a watermarked copy (the original stays as it is), or nothing.
+    stamp = watermark.loan_stamp(session, user=user, document=document, download=True)
+    if stamp is not None:
+        marked = watermark.watermark_file(store.path_for(document.sha256), document.media_type, stamp)
+        no_store = {**headers, "Cache-Control": "no-store"}
+        return Response(marked, media_type=document.media_type, headers=no_store)
+    return FileResponse(store.path_for(document.sha256), media_type=document.media_type, headers=headers)
 
 
 @router.patch("/{document_id}", response_model=DocumentOut)

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from search_api.web import (
     auth_pages,
+    check_pages,
     compliance_pages,
     office_pages,
     review_pages,
@@ -26,4 +27,5 @@ def install(app: FastAPI) -> None:
     app.include_router(office_pages.router)
     app.include_router(compliance_pages.router)
     app.include_router(review_pages.router)
+    app.include_router(check_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -174,6 +174,7 @@ def request_borrow(
     documents: Annotated[str, Form(max_length=5000)],
     reason: Annotated[str, Form(max_length=1000)],
     days: Annotated[int, Form(ge=1, le=30)] = 7,
+    access: Annotated[str, Form(pattern="^(view|download)$")] = "download",
 ) -> RedirectResponse:
     check_csrf(request, csrf_token)
     wanted = [part.strip() for part in documents.replace(",", "\n").splitlines() if part.strip()]
@@ -186,7 +187,9 @@ def request_borrow(
         ).all()
     )
     ids = [found.get(item, item) for item in wanted]
-    borrowing_service.create_request(session, user=user, document_ids=ids, reason=reason, days=days)
+    borrowing_service.create_request(
+        session, user=user, document_ids=ids, reason=reason, days=days, allow_download=access == "download"
+    )
     return _done("/borrowing")
 
 
@@ -226,9 +229,7 @@ def destruction_page(
     requests = destruction_service.list_requests(session, user=user, status=None)
     eligible = []
     if user.has_role("archivist"):
-        eligible = destruction_service.eligible_documents(
-            session, user=user, retention_years=settings.retention_years
-        )
+        eligible = destruction_service.eligible_documents(session, user=user)
     return render(request, "destruction.html", {"requests": requests, "eligible": eligible})
 
 

@@ -14,12 +14,15 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from PIL import Image, ImageSequence
 from sqlalchemy import select
 
+from archive import check_reports as check_service
 from archive import documents as document_service
+from archive import watermark
 from archive.errors import InvalidInput, NotFound
-from archive.models import DocumentPage, Partner
+from archive.models import Document, DocumentPage, Partner
 from archive.permissions import mask_id_numbers, partner_visibility_clause, sees_id_numbers
 from archive.schemas import DocType, PartnerKind
 from archive.search import SearchFilters, search_documents
+from archive.settings import Settings
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -99,7 +102,9 @@ def _date(text: str, field: str) -> date | None:
 
 
 @router.get("/documents/{document_id}", response_class=HTMLResponse)
-def document_page(request: Request, document_id: str, session: WebSession, user: WebUser) -> HTMLResponse:
+def document_page(
+    request: Request, document_id: str, session: WebSession, settings: WebSettings, user: WebUser
+) -> HTMLResponse:
     document = document_service.view_document(session, user=user, document_id=document_id)
     unmasked = sees_id_numbers(user, document.id)
     show = (lambda text: text) if unmasked else mask_id_numbers
@@ -108,6 +113,7 @@ def document_page(request: Request, document_id: str, session: WebSession, user:
         {"number": p.number, "text": show(p.text), "source": p.source, "confidence": p.ocr_confidence}
         for p in document.page_texts
     ]
+    _same, check = check_service.latest_check(session, user=user, document_id=document.id)
     return render(
         request,
         "document.html",
@@ -117,21 +123,41 @@ def document_page(request: Request, document_id: str, session: WebSession, user:
             "fields": fields,
             "pages": pages,
             "page_images": document.media_type in _PAGED_TYPES,
+            "check": check,
+            "stamp": filing_stamp(document, settings),
         },
     )
+
+
+def filing_stamp(document: Document, settings: Settings) -> dict[str, object]:
+    """The 归档章 items of DA/T 22-2015: 全宗号, 年度, 保管期限, 件号, and 机构（问题）, 页数."""
+    with_org = "{org}" in settings.archival_code_format
+    codes = settings.organization_codes
+    organisation = codes.get(document.department, document.department) if with_org else None
+    return {
+        "fonds": settings.fonds_no,
+        "year": document.filing_year,
+        "retention": document.retention,
+        "item": f"{document.item_no:04d}" if document.item_no else None,
+        "organisation": organisation,
+        "pages": document.pages,
+    }
 
 
 @router.get("/documents/{document_id}/download")
-def download(document_id: str, request: Request, session: WebSession, user: WebUser) -> FileResponse:
+def download(document_id: str, request: Request, session: WebSession, user: WebUser) -> Response:
     document = document_service.download_document(session, user=user, document_id=document_id)
-    return FileResponse(
-        request.app.state.store.path_for(document.sha256),
-        media_type=document.media_type,
-        headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.original_filename)}",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    path = request.app.state.store.path_for(document.sha256)
+    headers = {
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.original_filename)}",
+        "X-Content-Type-Options": "nosniff",
+    }
+    stamp = watermark.loan_stamp(session, user=user, document=document, download=True)
+    if stamp is not None:
+        marked = watermark.watermark_file(path, document.media_type, stamp)
+        no_store = {**headers, "Cache-Control": "no-store"}
+        return Response(marked, media_type=document.media_type, headers=no_store)
+    return FileResponse(path, media_type=document.media_type, headers=headers)
 
 
 @router.get("/documents/{document_id}/pages/{number}.png")
@@ -154,12 +180,17 @@ def page_image(
         image = _pdf_page(path, number)
     else:
         image = _image_page(path, number, max_pixels=settings.max_image_pixels)
+    stamp = watermark.loan_stamp(session, user=user, document=document, download=False)
+    if stamp is not None:
+        image = watermark.watermark_image(image, stamp)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False)
+    # A borrower's marked page carries the time it was viewed: never reused from a cache.
+    cache = "no-store" if stamp is not None else "private, max-age=600"
     return Response(
         out.getvalue(),
         media_type="image/png",
-        headers={"Cache-Control": "private, max-age=600", "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
     )
 
 

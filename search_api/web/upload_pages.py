@@ -94,6 +94,7 @@ async def upload_file(
         ),
         chunks=_chunks(file),
         max_bytes=settings.max_upload_bytes,
+        policy=document_service.IntakePolicy.from_settings(settings),
     )
     document = outcome.document
     if not outcome.duplicate:
