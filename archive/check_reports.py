@@ -5,7 +5,7 @@ may open (the visibility clause sits in the SQL)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -155,9 +155,10 @@ def run_report(session: Session, *, user: User, run_id: str) -> CheckReport:
 
 def period_report(session: Session, *, user: User, since: date, until: date) -> CheckReport:
     require_report_role(user)
+    # The whole last day, without stepping past it (31 December 9999 has no next day).
     start = datetime.combine(since, time.min, tzinfo=UTC)
-    end = datetime.combine(until, time.min, tzinfo=UTC) + timedelta(days=1)
-    rows = _rows(session, user, DocumentCheck.at >= start, DocumentCheck.at < end)
+    end = datetime.combine(until, time.max, tzinfo=UTC)
+    rows = _rows(session, user, DocumentCheck.at >= start, DocumentCheck.at <= end)
     record_event(
         session,
         user=user.sub,
