@@ -39,6 +39,105 @@ def _expiring_ids(client, caller) -> list[str]:  # type: ignore[no-untyped-def]
     return [item["id"] for item in response.json()]
 
 
+def test_the_licence_issued_later_is_current_whatever_the_upload_order(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
+    buyer = people["buyer"]
+    # The re-issued licence arrives first, the older one after; both say 成立日期 2015-03-11.
+    newer = _upload_licence(
+        upload, buyer, partner, tmp_path, "营业执照（2024换发）", issued="2024年05月20日",
+        term="2015年03月11日至2045年03月10日",
+    )
+    run_worker()
+    older = _upload_licence(
+        upload, buyer, partner, tmp_path, "营业执照（2019）", issued="2019年05月20日",
+        term=f"2015年03月11日至{_in_days(20)}",
+    )
+    run_worker()
+    newer_doc, older_doc = _document(client, buyer, newer), _document(client, buyer, older)
+    assert newer_doc["fields"]["issued_on"] == "2024-05-20"
+    assert newer_doc["fields"]["founded_on"] == older_doc["fields"]["founded_on"] == "2015-03-11"
+    assert older_doc["superseded_by"] == newer
+    assert newer_doc["superseded_by"] is None
+    assert older not in _expiring_ids(client, buyer)  # its expiry is the replaced licence's
+
+
+def test_without_a_readable_issue_date_the_later_upload_is_newer(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
+    buyer = people["buyer"]
+    first = _upload_licence(
+        upload, buyer, partner, tmp_path, "营业执照（旧）", issued="2019年05月20日", term=f"2015年03月11日至{_in_days(20)}"
+    )
+    run_worker()
+    # The issue date under 登记机关 is missing: it counts as issued on the day it was uploaded.
+    second = _upload_licence(upload, buyer, partner, tmp_path, "营业执照（新）", issued="", term="2015年03月11日至长期")
+    run_worker()
+    assert "issued_on" not in _document(client, buyer, second)["fields"]
+    assert _document(client, buyer, first)["superseded_by"] == second
+    assert _document(client, buyer, second)["superseded_by"] is None
+    assert first not in _expiring_ids(client, buyer)
+
+
+def test_a_licence_dated_after_its_upload_day_waits_for_an_archivist(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
+    buyer, archivist = people["buyer"], people["archivist"]
+    current = _upload_licence(
+        upload, buyer, partner, tmp_path, "营业执照", issued="2019年05月20日", term=f"2015年03月11日至{_in_days(20)}"
+    )
+    run_worker()
+    future = _in_days(30)
+    dated_later = _upload_licence(
+        upload, buyer, partner, tmp_path, "营业执照（新）", issued=future, term="2015年03月11日至2045年03月10日"
+    )
+    run_worker()
+    assert _document(client, buyer, current)["superseded_by"] is None
+    assert _document(client, buyer, dated_later)["superseded_by"] is None
+    assert current in _expiring_ids(client, buyer)  # still showing: nothing replaced it yet
+
+    queue = client.get(
+        "/api/v1/review-queue", params={"kind": "supersession"}, headers=archivist.headers
+    ).json()["items"]
+    assert [(item["document_id"], item["field"]) for item in queue] == [(dated_later, "supersedes")]
+    assert "晚于上传日" in queue[0]["reason"] and "after the day it was uploaded" in queue[0]["reason"]
+    assert "他人" not in queue[0]["reason"]  # the same uploader: only the date holds it back
+
+    decision = {"decision": "confirm", "note": "已电话核实换证日期"}
+    for caller in (buyer, people["compliance"]):
+        refused = client.post(f"/api/v1/review-queue/{dated_later}/supersedes", json=decision, headers=caller.headers)
+        assert refused.status_code == 403
+    confirmed = client.post(f"/api/v1/review-queue/{dated_later}/supersedes", json=decision, headers=archivist.headers)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["decision"] == "confirmed"
+    assert _document(client, buyer, current)["superseded_by"] == dated_later
+    assert current not in _expiring_ids(client, buyer)
+    again = client.post(f"/api/v1/review-queue/{dated_later}/supersedes", json=decision, headers=archivist.headers)
+    assert again.status_code == 409
+
+
+def test_correcting_an_issue_date_moves_supersession(
+    tmp_path, client, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
+    buyer, archivist = people["buyer"], people["archivist"]
+    first = _upload_licence(upload, buyer, partner, tmp_path, "营业执照（甲）", issued="2024年05月20日")
+    run_worker()
+    second = _upload_licence(upload, buyer, partner, tmp_path, "营业执照（乙）", issued="2019年05月20日")
+    run_worker()
+    assert _document(client, buyer, second)["superseded_by"] == first
+    # The date on the second was misread: it was issued in 2025.
+    response = client.patch(
+        f"/api/v1/documents/{second}", json={"fields": {"issued_on": "2025-06-01"}}, headers=archivist.headers
+    )
+    assert response.status_code == 200, response.text
+    assert _document(client, buyer, first)["superseded_by"] == second
+    assert _document(client, buyer, second)["superseded_by"] is None
+
+
 def _id_number(first17: str) -> str:
     from archive.identifiers import id_number_check_char
 
