@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from urllib.parse import quote
 
 import docx
 import openpyxl
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from archive.models import AuditEntry
@@ -37,40 +36,59 @@ NANSHAN = {"name": "漳州南山物流有限公司", "department": "销售部", 
            "legal_representative": "许国栋"}
 
 
+def _licence(name: str, *, term: str, issued: str, code: str | None = None) -> str:
+    """The text layer of a business licence: what the field reader takes the dates from."""
+    return "\n".join([
+        "营业执照",
+        *([f"统一社会信用代码 {code}"] if code else []),
+        f"名称 {name}",
+        "类型 有限责任公司",
+        f"营业期限 {term}",
+        "登记机关 厦门市市场监督管理局",
+        issued,
+    ])
+
+
 @pytest.fixture
-def archive(tmp_path, settings, client, upload, run_worker, make_caller, create_partner):  # type: ignore[no-untyped-def]
-    """Four partners as the annual review of 2026 should find them (review date 2026-07-01)."""
+def archive(tmp_path, client, upload, run_worker, make_caller, create_partner):  # type: ignore[no-untyped-def]
+    """Four partners as the annual review of 2026 should find them (review date 2026-07-01).
+
+    Every state comes from real uploads: 鹭岛's licence reads 营业期限 长期, and 海丝 filed a new
+    licence (长期) that replaces its old one, which would otherwise expire within the year.
+    """
     partners = {
         key: create_partner(**data)
         for key, data in (("闽江", MINJIANG), ("鹭岛", LUDAO), ("海丝", HAISI), ("南山", NANSHAN))
     }
     office = make_caller("archive.office", roles="archivist", clearance="confidential")
     ids = {}
-    # name: (partner, doc_type, confidentiality, expires_on)
+    # name: (partner, doc_type, confidentiality, expires_on supplied, text read from it)
     documents = {
-        "闽江营业执照": ("闽江", "business_license", "internal", "2027-03-31"),
-        "闽江保密协议": ("闽江", "contract", "secret", "2026-12-31"),
-        "鹭岛营业执照": ("鹭岛", "business_license", "internal", None),
-        "海丝旧营业执照": ("海丝", "business_license", "internal", "2026-09-30"),
-        "南山营业执照": ("南山", "business_license", "internal", "2026-03-01"),
-        "南山开户许可证": ("南山", "bank_account", "internal", None),
+        "闽江营业执照": ("闽江", "business_license", "internal", "2027-03-31", None),
+        "闽江保密协议": ("闽江", "contract", "secret", "2026-12-31", None),
+        "鹭岛营业执照": ("鹭岛", "business_license", "internal", None, _licence(
+            LUDAO["name"], code=LUDAO["credit_code"], term="2012年04月09日至长期", issued="2019年08月20日")),
+        "海丝旧营业执照": ("海丝", "business_license", "internal", None, _licence(
+            HAISI["name"], term="2006年09月30日至2026年09月30日", issued="2016年01月05日")),
+        "海丝营业执照": ("海丝", "business_license", "internal", None, _licence(
+            HAISI["name"], term="2006年09月30日至长期", issued="2023年05月16日")),
+        "南山营业执照": ("南山", "business_license", "internal", "2026-03-01", None),
+        "南山开户许可证": ("南山", "bank_account", "internal", None, None),
     }
-    for name, (partner, doc_type, level, expires_on) in documents.items():
-        pdf = text_pdf(tmp_path / f"{name}.pdf", [f"{name}\n{partners[partner]['name']}"])
+    for name, (partner, doc_type, level, expires_on, page) in documents.items():
+        pdf = text_pdf(tmp_path / f"{name}.pdf", [page or f"{name}\n{partners[partner]['name']}"])
         form = {"title": name, **({"expires_on": expires_on} if expires_on else {})}
         response = upload(office, pdf, partner_id=partners[partner]["id"], doc_type=doc_type,
                           confidentiality=level, **form)
         assert response.status_code == 202, response.text
         ids[name] = response.json()["id"]
     assert run_worker() == len(documents)
-    engine = create_engine(settings.resolved_database_url)
-    with engine.begin() as connection:
-        # What the field extractor writes for 营业期限：长期, and a licence replaced by a newer one.
-        connection.execute(text("UPDATE documents SET fields = :fields WHERE id = :id"),
-                           {"fields": json.dumps({"perpetual": True}), "id": ids["鹭岛营业执照"]})
-        connection.execute(text("UPDATE documents SET superseded_by = :by WHERE id = :id"),
-                           {"by": ids["南山营业执照"], "id": ids["海丝旧营业执照"]})
-    engine.dispose()
+    licences = {name: client.get(f"/api/v1/documents/{ids[name]}", headers=office.headers).json()
+                for name in ("鹭岛营业执照", "海丝旧营业执照", "海丝营业执照")}
+    assert licences["鹭岛营业执照"]["fields"]["perpetual"] is True
+    assert licences["海丝旧营业执照"]["expires_on"] == "2026-09-30"
+    assert licences["海丝旧营业执照"]["superseded_by"] == ids["海丝营业执照"]
+    assert licences["海丝营业执照"]["superseded_by"] is None
     return partners, ids
 
 
@@ -165,12 +183,13 @@ def test_registration_form_is_a_docx_with_the_partners_values(client, make_calle
     assert partners["鹭岛"]["archive_no"] in values["其他"] and "信用等级：A" in values["其他"]
     assert values["备注"] == "长期合作，月结30天"
 
-    haisi_form = client.get(f"/api/v1/reports/partners/{partners['海丝']['id']}/registration-form",
-                            headers=make_caller("archive.office", roles="archivist").headers)
-    haisi_values = {row.cells[0].text: row.cells[1].text
-                    for row in docx.Document(io.BytesIO(haisi_form.content)).tables[0].rows}
-    assert "未存档" in haisi_values["营业执照"]  # only a superseded licence is on file
-    assert haisi_values["银行账户"] == ""
+    office = make_caller("archive.office", roles="archivist")
+    for key, licence in (("海丝", "已存档（长期有效）"), ("南山", "未存档")):  # 南山's only licence has expired
+        form = client.get(f"/api/v1/reports/partners/{partners[key]['id']}/registration-form",
+                          headers=office.headers)
+        filled = {row.cells[0].text: row.cells[1].text for row in docx.Document(io.BytesIO(form.content)).tables[0].rows}
+        assert filled["营业执照"] == f"统一社会信用代码：未登记；有效营业执照：{licence}"
+        assert filled["银行账户"] == ""
 
 
 def test_registration_form_of_a_hidden_partner_is_404(client, make_caller, archive) -> None:
@@ -206,10 +225,11 @@ def test_annual_review_finds_missing_licences_bank_info_and_expiring_documents(
         (ids["闽江保密协议"], "2026-12-31", False),
         (ids["闽江营业执照"], "2027-03-31", False),
     ]
-    # 海丝's only licence is superseded, 南山's expired before the review date.
-    assert sorted(p["name"] for p in sales["missing_licence"]) == sorted([HAISI["name"], NANSHAN["name"]])
+    # 海丝's current licence is perpetual; 南山's only licence expired before the review date.
+    assert [p["name"] for p in sales["missing_licence"]] == [NANSHAN["name"]]
     # 南山 has no account on the partner, but a 开户许可证 is on file.
     assert [p["id"] for p in sales["missing_bank_info"]] == [partners["海丝"]["id"]]
+    # 海丝's old licence (to 2026-09-30) is replaced by its new one: not listed as expiring.
     assert [(d["id"], d["expires_on"], d["expired"], d["doc_type_label"]) for d in sales["expiring"]] == [
         (ids["南山营业执照"], "2026-03-01", True, "营业执照"),
     ]
