@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
+import re
 import secrets
 import threading
 import time
@@ -24,6 +26,7 @@ from pydantic import SecretStr
 from archive.settings import Settings
 from search_api.app import create_app
 from search_api.web.core import safe_highlight
+from search_api.web.security import unsign
 
 
 def _csrf(client: TestClient) -> str:
@@ -95,8 +98,13 @@ class _Provider:
 
     def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        # What the ID token is signed with; another key than the published one forges it.
+        self.signing_key = self.key
         self.codes: dict[str, dict[str, str]] = {}
         self.claims: dict[str, object] = {}
+        # RFC 6749 codes are single use; a lax provider lets one be exchanged again, so that
+        # only the service's own spent sign-in state stops a replayed callback.
+        self.codes_reusable = False
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -143,7 +151,8 @@ class _Provider:
                         self.rfile.read(int(self.headers["Content-Length"])).decode()
                     ).items()
                 }
-                asked = provider.codes.pop(form.get("code", ""), None)
+                code = form.get("code", "")
+                asked = provider.codes.get(code) if provider.codes_reusable else provider.codes.pop(code, None)
                 basic = base64.b64decode(self.headers.get("Authorization", "Basic ")[6:]).decode()
                 challenge = (
                     base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
@@ -164,7 +173,7 @@ class _Provider:
                         "nonce": asked["nonce"],
                         **provider.claims,
                     },
-                    provider.key,
+                    provider.signing_key,
                     algorithm="RS256",
                     headers={"kid": "k1"},
                 )
@@ -183,9 +192,10 @@ def provider() -> Iterator[_Provider]:
     instance.server.shutdown()
 
 
-def test_oidc_sign_in_with_state_nonce_and_claims(settings: Settings, provider: _Provider) -> None:
+@pytest.fixture
+def oidc_settings(settings: Settings, provider: _Provider) -> Settings:
     provider.claims = {"roles": ["compliance"], "departments": ["合规部"], "clearance": "secret"}
-    configured = settings.model_copy(
+    return settings.model_copy(
         update={
             "web_dev_login": False,
             "oidc_issuer": provider.issuer,
@@ -194,20 +204,84 @@ def test_oidc_sign_in_with_state_nonce_and_claims(settings: Settings, provider: 
             "oidc_redirect_url": "http://testserver/auth/callback",
         }
     )
-    with TestClient(create_app(configured)) as client:
+
+
+def _to_the_provider_and_back(client: TestClient, provider: _Provider) -> str:
+    """Start the sign-in, let the provider answer; the callback URL it sends the browser to."""
+    start = client.get("/login/oidc?next=/compliance", follow_redirects=False)
+    assert start.status_code == 303 and start.headers["location"].startswith(provider.issuer)
+    back = urlsplit(httpx.get(start.headers["location"], follow_redirects=False).headers["location"])
+    return f"{back.path}?{back.query}"
+
+
+def _signed_out(client: TestClient) -> bool:
+    page = client.get("/search", follow_redirects=False)
+    return page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def test_oidc_sign_in_maps_the_providers_claims_into_a_token_the_api_accepts(
+    oidc_settings: Settings, provider: _Provider
+) -> None:
+    with TestClient(create_app(oidc_settings)) as client:
         assert "/login/oidc" in client.get("/login").text
-        start = client.get("/login/oidc?next=/compliance", follow_redirects=False)
-        assert start.status_code == 303 and start.headers["location"].startswith(provider.issuer)
-        back = httpx.get(start.headers["location"], follow_redirects=False).headers["location"]
-        callback = urlsplit(back)
         # A different state is refused, and the attempt is spent.
+        _to_the_provider_and_back(client, provider)
         forged = client.get("/auth/callback?code=x&state=forged", follow_redirects=False)
-        assert forged.status_code == 400
-        start = client.get("/login/oidc?next=/compliance", follow_redirects=False)
-        callback = urlsplit(httpx.get(start.headers["location"], follow_redirects=False).headers["location"])
-        done = client.get(f"{callback.path}?{callback.query}", follow_redirects=False)
+        assert forged.status_code == 400 and _signed_out(client)
+
+        done = client.get(_to_the_provider_and_back(client, provider), follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == "/compliance"
         page = client.get("/compliance")
-        assert page.status_code == 200 and "chen.jing" in page.text and "合规" in page.text
-        # The session holds a token the API accepts.
-        assert client.get("/search").status_code == 200
+        assert page.status_code == 200
+        badge = re.search(r'<span class="user"[^>]*>(.*?)</span>', page.text, re.S)
+        assert badge and badge.group(1) == "chen.jing · 合规 · 合规部"
+
+        # The session holds a bearer token the API accepts, with the provider's claims in it.
+        session = unsign(oidc_settings, "session", client.cookies["pa_session"])
+        assert session is not None
+        claims = jwt.decode(session["token"], oidc_settings.jwt_secret.get_secret_value(), algorithms=["HS256"])
+        assert {key: claims[key] for key in ("sub", "roles", "departments", "clearance")} == {
+            "sub": "chen.jing", "roles": ["compliance"], "departments": ["合规部"], "clearance": "secret",
+        }
+        bearer = {"Authorization": f"Bearer {session['token']}"}
+        report = client.get("/api/v1/reports/partners", params={"format": "csv"}, headers=bearer)
+        assert report.status_code == 200, report.text  # compliance may; staff may not
+        assert client.get("/api/v1/audit", headers=bearer).status_code == 403  # nor more than compliance
+
+
+def test_a_spent_oidc_callback_cannot_be_replayed(oidc_settings: Settings, provider: _Provider) -> None:
+    provider.codes_reusable = True  # only the service's own spent state can stop the replay
+    with TestClient(create_app(oidc_settings)) as client:
+        callback = _to_the_provider_and_back(client, provider)
+        assert client.get(callback, follow_redirects=False).status_code == 303
+        client.post("/logout", data={"csrf_token": client.cookies["pa_csrf"]}, follow_redirects=False)
+        assert _signed_out(client)
+        replayed = client.get(callback, follow_redirects=False)
+        assert replayed.status_code == 400
+        assert "登录状态不符或已过期" in replayed.text
+        assert "pa_session" not in client.cookies and _signed_out(client)
+
+
+@pytest.mark.parametrize(
+    ("forgery", "reason"),
+    [
+        ({"nonce": "another-sign-in"}, "nonce 不符 (nonce mismatch)"),
+        ({"iss": "http://127.0.0.1:1"}, "Invalid issuer"),
+        ({"aud": "someone-else"}, "Audience doesn't match"),
+        ("another key", "Signature verification failed"),
+        ({"exp": 1}, "Signature has expired"),
+    ],
+    ids=["wrong-nonce", "wrong-issuer", "wrong-audience", "wrong-signature", "expired"],
+)
+def test_an_id_token_that_does_not_hold_signs_nobody_in(
+    oidc_settings: Settings, provider: _Provider, forgery: object, reason: str
+) -> None:
+    if forgery == "another key":
+        provider.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        provider.claims = {**provider.claims, **forgery}  # type: ignore[dict-item]
+    with TestClient(create_app(oidc_settings)) as client:
+        refused = client.get(_to_the_provider_and_back(client, provider), follow_redirects=False)
+        assert refused.status_code == 400
+        assert reason in html.unescape(refused.text)
+        assert "pa_session" not in client.cookies and _signed_out(client)
