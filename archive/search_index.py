@@ -30,6 +30,7 @@ from archive.settings import Settings
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 _VERSIONED_FILE = re.compile(r"^documents\.v(\d+)\.json$")
 PAGE_SEPARATOR = "\n\f\n"
+BULK_TIMEOUT_SECONDS = 120.0
 
 
 def make_client(settings: Settings) -> Elasticsearch:
@@ -273,6 +274,9 @@ def _bulk_overlapped(
     reindex). The documents are read in the calling thread only (an ORM session is not shared).
     """
     indexed = 0
+    # A bulk request of 500 documents may take longer than an interactive request's timeout
+    # on a busy node; giving up on it would abandon the whole rebuild.
+    es = es.options(request_timeout=BULK_TIMEOUT_SECONDS)
     pending: deque[Future[tuple[int, Any]]] = deque()
     with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="bulk") as pool:
         iterator = iter(actions)

@@ -46,7 +46,10 @@ def three_nodes() -> Iterator[list[LocalNode]]:
 
 def _reindex_rate(env: dict[str, str], documents: int) -> float:
     started = time.perf_counter()
-    subprocess.run([str(VENV_BIN / "partner-archive"), "reindex"], env=env, check=True, capture_output=True)
+    result = subprocess.run([str(VENV_BIN / "partner-archive"), "reindex"], env=env, capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"reindex failed: {result.stdout}\n{result.stderr[-3000:]}")
     return documents / (time.perf_counter() - started)
 
 
