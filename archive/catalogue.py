@@ -39,7 +39,7 @@ class CatalogueRow(BaseModel):
     archive_no: str
     partner_id: str
     partner_name: str
-    partner_archive_no: str
+    partner_archive_no: str | None
     doc_type: str
     doc_type_label: str
     title: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -81,6 +81,11 @@ class UploadOutcome:
     duplicate: bool
 
 
+# Runs inside the upload's transaction once the document is recorded (or found to be on
+# file already), so that what it adds (a relationship record) lands with the file or not at all.
+AlsoRecord = Callable[[Session, Document], None]
+
+
 def safe_filename(raw: str | None) -> str:
     """The last path component, without control characters, at most 200 characters."""
     name = PurePath((raw or "").replace("\\", "/")).name
@@ -98,6 +103,7 @@ async def accept_upload(
     chunks: AsyncIterator[bytes],
     max_bytes: int,
     policy: IntakePolicy,
+    also: AlsoRecord | None = None,
 ) -> UploadOutcome:
     """Stage, identify, record and keep one upload; every failure leaves nothing behind.
 
@@ -119,6 +125,7 @@ async def accept_upload(
                 staged=staged,
                 department=department,
                 policy=policy,
+                also=also,
             )
         )
     except Exception:
@@ -144,6 +151,7 @@ def record_upload(
     staged: StagedFile,
     department: str,
     policy: IntakePolicy,
+    also: AlsoRecord | None = None,
 ) -> UploadOutcome:
     """Identify and scan a staged file, then record it, number it and move it into the store
     in one step."""
@@ -162,6 +170,8 @@ def record_upload(
                     target=existing.id,
                     details={"duplicate": True, "filename": request.filename, "sha256": staged.sha256},
                 )
+                if also is not None:
+                    also(session, existing)
                 return UploadOutcome(existing, duplicate=True)
             partner = _partner_for_upload(session, user=user, partner_id=request.partner_id)
             verdict = scan_verdict(policy.scanner, staged.path)
@@ -209,6 +219,8 @@ def record_upload(
                     "confidentiality": document.confidentiality,
                 },
             )
+            if also is not None:
+                also(session, document)
             # The file moves into place inside the transaction; a failed commit takes it back.
             with store.keep(staged):
                 session.flush()
@@ -219,6 +231,8 @@ def record_upload(
         store.discard(staged)
         with session_scope(session_factory) as session:
             existing = _existing_copy(session, request.partner_id, staged.sha256)
+            if existing is not None and also is not None:
+                also(session, existing)
         if existing is None:
             raise
         return UploadOutcome(existing, duplicate=True)

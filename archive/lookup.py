@@ -24,18 +24,30 @@ class LookupResult:
     documents: list[dict[str, Any]]
 
 
-def lookup_license(session: Session, es: Elasticsearch, *, prefix: str, user: User, raw: str) -> LookupResult:
+def lookup_license(
+    session: Session,
+    es: Elasticsearch,
+    *,
+    prefix: str,
+    user: User,
+    raw: str,
+    partner_status: str | None = None,
+) -> LookupResult:
+    """`partner_status` narrows it to a partner in that state (and its documents)."""
     try:
         candidates = lookup_candidates(raw)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="license_no") from exc
-    declared = session.scalars(
-        select(Partner).where(Partner.credit_code.in_(candidates), partner_visibility_clause(user))
-    ).first()
+    conditions = [Partner.credit_code.in_(candidates), partner_visibility_clause(user)]
+    if partner_status:
+        conditions.append(Partner.status == partner_status)
+    declared = session.scalars(select(Partner).where(*conditions)).first()
+    status_filter = [{"term": {"partner_status": partner_status}}] if partner_status else []
     query = {
         "bool": {
             "filter": [
                 visibility_filter(user),
+                *status_filter,
                 {
                     "bool": {
                         "should": [
@@ -70,7 +82,12 @@ def lookup_license(session: Session, es: Elasticsearch, *, prefix: str, user: Us
         user=user.sub,
         action="lookup",
         target=partner.id if partner else None,
-        details={"license_no": raw, "candidates": candidates, "documents": len(documents)},
+        details={
+            "license_no": raw,
+            "candidates": candidates,
+            "partner_status": partner_status,
+            "documents": len(documents),
+        },
     )
     if partner is None:
         raise NotFound(

@@ -34,9 +34,14 @@ def utcnow() -> datetime:
 
 class Partner(Base):
     __tablename__ = "partners"
+    __table_args__ = (UniqueConstraint("provisional_no", name="uq_partners_provisional_no"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    archive_no: Mapped[str] = mapped_column(String(40), unique=True)
+    # Given when the archive is opened: at creation by the archive office, else on approval.
+    archive_no: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # What a pending partner's documents are numbered under until approval gives archive_no.
+    provisional_no: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), index=True, default="active", server_default="active")
     name: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
     department: Mapped[str] = mapped_column(String(100), index=True)
@@ -58,10 +63,23 @@ class Partner(Base):
 
     documents: Mapped[list[Document]] = relationship(back_populates="partner")
     changes: Mapped[list[PartnerChange]] = relationship(back_populates="partner", order_by="PartnerChange.at")
+    status_history: Mapped[list[PartnerStatusChange]] = relationship(
+        back_populates="partner", order_by="PartnerStatusChange.id"
+    )
+
+    @property
+    def number(self) -> str | None:
+        """The number its documents are filed under: the archive number, or the provisional one."""
+        return self.archive_no or self.provisional_no
 
 
 class PartnerChange(Base):
-    """One edit of a partner: who, when, and each field's old and new value."""
+    """One edit of a partner: who, when, and each field's old and new value.
+
+    A change of bank account, credit code or legal representative is applied only when a
+    second person confirms it: `user`/`at` are its author and request, `confirmed_by` and
+    `confirmed_at` the confirmation that applied it.
+    """
 
     __tablename__ = "partner_changes"
 
@@ -70,8 +88,92 @@ class PartnerChange(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user: Mapped[str] = mapped_column(String(100))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     partner: Mapped[Partner] = relationship(back_populates="changes")
+
+
+class PendingPartnerChange(Base):
+    """A change of sensitive fields waiting for a second person (双人复核)."""
+
+    __tablename__ = "pending_partner_changes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    partner: Mapped[Partner] = relationship()
+
+
+class PartnerStatusChange(Base):
+    """One step of a partner's life: created, approved, rejected, suspended…, with reason."""
+
+    __tablename__ = "partner_status_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    # create, approve, reject, resubmit, status, proposal
+    action: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner: Mapped[Partner] = relationship(back_populates="status_history")
+
+
+class SuspensionProposal(Base):
+    """暂停建议: a low evaluation or a D rating proposes suspension to the department's manager."""
+
+    __tablename__ = "suspension_proposals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    # evaluation or rating, and what it said
+    source: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # pending, accepted, dismissed, or closed when the partner left `active` another way
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    partner: Mapped[Partner] = relationship()
+
+
+class RelationshipRecord(Base):
+    """A visit, communication, satisfaction survey or complaint kept in the partner's archive."""
+
+    __tablename__ = "relationship_records"
+    __table_args__ = (Index("ix_relationship_records_partner_date", "partner_id", "occurred_on"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    participants: Mapped[str | None] = mapped_column(String(300))
+    # Seen under the documents' rule: the partner's department and a level (never public).
+    confidentiality: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str] = mapped_column(String(100), index=True)
+    # The attachment, ingested like any upload; no foreign key, since a destroyed
+    # document's row goes while the record of the visit stays.
+    document_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner: Mapped[Partner] = relationship()
 
 
 class ArchiveSequence(Base):

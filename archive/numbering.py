@@ -37,7 +37,17 @@ def next_values(session: Session, key: str, count: int) -> range:
 
 
 def partner_archive_no(session: Session, *, settings: Settings, kind: str) -> str:
-    prefix = settings.archive_no_prefixes.get(kind, kind.upper())
+    return _numbered(session, settings=settings, prefix=settings.archive_no_prefixes.get(kind, kind.upper()))
+
+
+def provisional_partner_no(session: Session, *, settings: Settings) -> str:
+    """A pending partner's number (`LS-2026-000007`): its documents are filed under it until
+    approval gives the archive number. Its own prefix and sequence, so it never collides with
+    an archive number, and a rejected partner leaves no gap in the archive numbers."""
+    return _numbered(session, settings=settings, prefix=settings.provisional_no_prefix)
+
+
+def _numbered(session: Session, *, settings: Settings, prefix: str) -> str:
     year = datetime.now(UTC).year
     seq = next_value(session, f"partner:{prefix}:{year}")
     return settings.archive_no_format.format(prefix=prefix, year=year, seq=seq)
@@ -49,5 +59,12 @@ def document_archive_no(session: Session, *, partner: Partner) -> str:
 
 
 def document_archive_nos(session: Session, *, partner: Partner, count: int) -> list[str]:
+    """Numbered under the partner's archive number, or its provisional one while pending."""
     numbers = next_values(session, f"documents:{partner.id}", count)
-    return [f"{partner.archive_no}-{seq:04d}" for seq in numbers]
+    return [f"{partner.number}-{seq:04d}" for seq in numbers]
+
+
+def renumbered(document_no: str, *, provisional_no: str, archive_no: str) -> str:
+    """A document's number once its partner's archive is opened: same sequence, new stem."""
+    stem = f"{provisional_no}-"
+    return archive_no + document_no[len(provisional_no):] if document_no.startswith(stem) else document_no

@@ -1,7 +1,9 @@
-"""Partners (客商): creation with numbering and credit-code checks, edits with history."""
+"""Partners (客商): registration (pending until approved, unless the archive office registers),
+credit-code checks, edits with history, and a second person on the changes fraud goes for."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -9,12 +11,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.audit import record_event
-from archive.errors import Conflict, NotFound
-from archive.models import Partner, PartnerChange, SupplierEvaluation
-from archive.numbering import partner_archive_no
-from archive.permissions import User, partner_visibility_clause
+from archive.errors import Conflict, Forbidden, NotFound
+from archive.models import (
+    Partner,
+    PartnerChange,
+    PartnerStatusChange,
+    PendingPartnerChange,
+    RelationshipRecord,
+    SupplierEvaluation,
+    utcnow,
+)
+from archive.numbering import partner_archive_no, provisional_partner_no
+from archive.permissions import (
+    PARTNER_EDITOR_ROLES,
+    User,
+    can_change_partner,
+    can_confirm_change,
+    partner_visibility_clause,
+)
 from archive.schemas import PartnerCreate, PartnerUpdate
 from archive.settings import Settings
+
+# A change of these reaches the partner's money or its identity (the classic payment-fraud
+# route): it takes effect only when a second person confirms it. The bank's name goes with
+# the account number, since one without the other sends money elsewhere just the same.
+SENSITIVE_FIELDS = ("bank_name", "bank_account", "credit_code", "legal_representative")
 
 
 def _refuse_duplicate_code(session: Session, code: str | None, *, except_id: str | None = None) -> None:
@@ -23,19 +44,27 @@ def _refuse_duplicate_code(session: Session, code: str | None, *, except_id: str
     existing = session.scalars(select(Partner).where(Partner.credit_code == code)).first()
     if existing is not None and existing.id != except_id:
         raise Conflict(
-            f"统一社会信用代码 {code} 已登记为「{existing.name}」（{existing.archive_no}）"
+            f"统一社会信用代码 {code} 已登记为「{existing.name}」（{existing.number}）"
             f" (credit code already on file for partner {existing.id})",
             existing_id=existing.id,
         )
 
 
+def opens_directly(user: User) -> bool:
+    """The archive office and admins open an archive at once; anyone else's waits for approval."""
+    return bool(user.roles & PARTNER_EDITOR_ROLES)
+
+
 def create_partner(session: Session, *, settings: Settings, user: User, data: PartnerCreate) -> Partner:
     _refuse_duplicate_code(session, data.credit_code)
-    partner = Partner(
-        **data.model_dump(mode="json"),
-        archive_no=partner_archive_no(session, settings=settings, kind=data.kind.value),
-        created_by=user.sub,
-    )
+    if opens_directly(user):
+        numbers = {
+            "status": "active",
+            "archive_no": partner_archive_no(session, settings=settings, kind=data.kind.value),
+        }
+    else:
+        numbers = {"status": "pending", "provisional_no": provisional_partner_no(session, settings=settings)}
+    partner = Partner(**data.model_dump(mode="json"), **numbers, created_by=user.sub)
     session.add(partner)
     try:
         session.flush()
@@ -44,12 +73,27 @@ def create_partner(session: Session, *, settings: Settings, user: User, data: Pa
         session.rollback()
         _refuse_duplicate_code(session, data.credit_code)
         raise Conflict("客商登记冲突，请重试 (conflicting registration; retry)") from exc
+    session.add(
+        PartnerStatusChange(
+            partner_id=partner.id,
+            from_status=None,
+            to_status=partner.status,
+            action="create",
+            changed_by=user.sub,
+        )
+    )
     record_event(
         session,
         user=user.sub,
         action="partner_create",
         target=partner.id,
-        details={"name": partner.name, "archive_no": partner.archive_no, "kind": partner.kind},
+        details={
+            "name": partner.name,
+            "archive_no": partner.archive_no,
+            "provisional_no": partner.provisional_no,
+            "status": partner.status,
+            "kind": partner.kind,
+        },
     )
     return partner
 
@@ -63,22 +107,161 @@ def get_visible_partner(session: Session, *, user: User, partner_id: str) -> Par
     return partner
 
 
-def update_partner(session: Session, *, user: User, partner_id: str, data: PartnerUpdate) -> Partner:
+def get_changeable_partner(session: Session, *, user: User, partner_id: str) -> Partner:
+    """A partner the caller may change: hidden is 404, seen but not theirs to change is 403."""
     partner = get_visible_partner(session, user=user, partner_id=partner_id)
-    requested = data.model_dump(mode="json", exclude_unset=True)
-    if "credit_code" in requested:
-        _refuse_duplicate_code(session, requested["credit_code"], except_id=partner.id)
-    changes: dict[str, Any] = {}
-    for field, new in requested.items():
-        old = getattr(partner, field)
-        if old != new:
-            changes[field] = {"old": old, "new": new}
-            setattr(partner, field, new)
-    if changes:
-        session.add(PartnerChange(partner_id=partner.id, user=user.sub, changes=changes))
-        record_event(session, user=user.sub, action="partner_update", target=partner.id, details=changes)
-        session.flush()
+    if not can_change_partner(user, department=partner.department):
+        raise Forbidden(
+            "只有该客商所属部门的业务人员和部门负责人、档案管理员或管理员可以修改它"
+            " (only the partner's own department's staff and managers, archivists and admins may change it)"
+        )
     return partner
+
+
+@dataclass(frozen=True)
+class UpdateOutcome:
+    partner: Partner
+    applied: dict[str, Any]
+    awaiting: PendingPartnerChange | None
+
+
+def update_partner(session: Session, *, user: User, partner_id: str, data: PartnerUpdate) -> UpdateOutcome:
+    """Apply ordinary fields at once; bank, credit code and legal representative wait for a
+    second person. Everything is checked before anything is changed."""
+    partner = get_changeable_partner(session, user=user, partner_id=partner_id)
+    requested = data.model_dump(mode="json", exclude_unset=True)
+    differing = {
+        field: {"old": getattr(partner, field), "new": new}
+        for field, new in requested.items()
+        if getattr(partner, field) != new
+    }
+    sensitive = {field: diff for field, diff in differing.items() if field in SENSITIVE_FIELDS}
+    applied = {field: diff for field, diff in differing.items() if field not in SENSITIVE_FIELDS}
+    if "credit_code" in sensitive:
+        _refuse_duplicate_code(session, sensitive["credit_code"]["new"], except_id=partner.id)
+    if sensitive and pending_change_of(session, partner.id) is not None:
+        raise Conflict(
+            "该客商已有一项待复核的变更，请先确认或驳回 (a change of this partner already awaits"
+            " confirmation; confirm or reject it first)"
+        )
+    if applied:
+        for field, diff in applied.items():
+            setattr(partner, field, diff["new"])
+        session.add(PartnerChange(partner_id=partner.id, user=user.sub, changes=applied))
+        record_event(session, user=user.sub, action="partner_update", target=partner.id, details=applied)
+        if "department" in applied:
+            # Relationship records are the department's work with the partner: they follow it.
+            for record in session.scalars(
+                select(RelationshipRecord).where(RelationshipRecord.partner_id == partner.id)
+            ):
+                record.department = partner.department
+    awaiting = None
+    if sensitive:
+        awaiting = PendingPartnerChange(partner_id=partner.id, changes=sensitive, requested_by=user.sub)
+        session.add(awaiting)
+        session.flush()
+        record_event(
+            session,
+            user=user.sub,
+            action="partner_change_requested",
+            target=partner.id,
+            details={"change_id": awaiting.id, "changes": sensitive},
+        )
+    session.flush()
+    return UpdateOutcome(partner=partner, applied=applied, awaiting=awaiting)
+
+
+def pending_change_of(session: Session, partner_id: str) -> PendingPartnerChange | None:
+    return session.scalars(
+        select(PendingPartnerChange).where(
+            PendingPartnerChange.partner_id == partner_id, PendingPartnerChange.status == "pending"
+        )
+    ).first()
+
+
+def _pending_change(session: Session, *, user: User, partner_id: str, change_id: str) -> PendingPartnerChange:
+    partner = get_visible_partner(session, user=user, partner_id=partner_id)
+    change = session.get(PendingPartnerChange, change_id)
+    if change is None or change.partner_id != partner.id:
+        raise NotFound(f"待复核的变更不存在 (change {change_id} not found)")
+    if change.status != "pending":
+        raise Conflict(f"该变更已处理：{change.status} (the change was already decided: {change.status})")
+    if not can_confirm_change(user, department=partner.department):
+        raise Forbidden(
+            "复核须由该客商所属部门的负责人、档案管理员或管理员进行"
+            " (a change is confirmed by the partner's department manager, an archivist or an admin)"
+        )
+    if change.requested_by == user.sub:
+        raise Forbidden("不能复核自己提出的变更 (a change is confirmed by someone other than its author)")
+    return change
+
+
+def confirm_change(
+    session: Session, *, user: User, partner_id: str, change_id: str, note: str | None
+) -> PendingPartnerChange:
+    """The second person: the change takes effect now, with both names in the history."""
+    change = _pending_change(session, user=user, partner_id=partner_id, change_id=change_id)
+    partner = change.partner
+    moved = [field for field, diff in change.changes.items() if getattr(partner, field) != diff["old"]]
+    if moved:
+        raise Conflict(
+            f"{', '.join(moved)} 在申请后已被修改，请驳回后重新申请"
+            f" (changed since the request: {', '.join(moved)}; reject it and ask again)"
+        )
+    if "credit_code" in change.changes:
+        _refuse_duplicate_code(session, change.changes["credit_code"]["new"], except_id=partner.id)
+    for field, diff in change.changes.items():
+        setattr(partner, field, diff["new"])
+    now = utcnow()
+    change.status, change.decided_by, change.decided_at = "confirmed", user.sub, now
+    change.decision_note = note
+    session.add(
+        PartnerChange(
+            partner_id=partner.id,
+            at=change.requested_at,
+            user=change.requested_by,
+            changes=change.changes,
+            confirmed_by=user.sub,
+            confirmed_at=now,
+        )
+    )
+    record_event(
+        session,
+        user=user.sub,
+        action="partner_change_confirmed",
+        target=partner.id,
+        details={"change_id": change.id, "requested_by": change.requested_by, "changes": change.changes,
+                 "note": note},
+    )
+    session.flush()
+    return change
+
+
+def reject_change(
+    session: Session, *, user: User, partner_id: str, change_id: str, note: str | None
+) -> PendingPartnerChange:
+    change = _pending_change(session, user=user, partner_id=partner_id, change_id=change_id)
+    change.status, change.decided_by, change.decided_at = "rejected", user.sub, utcnow()
+    change.decision_note = note
+    record_event(
+        session,
+        user=user.sub,
+        action="partner_change_rejected",
+        target=change.partner_id,
+        details={"change_id": change.id, "requested_by": change.requested_by, "note": note},
+    )
+    session.flush()
+    return change
+
+
+def pending_changes(session: Session, *, partner_id: str) -> list[PendingPartnerChange]:
+    return list(
+        session.scalars(
+            select(PendingPartnerChange)
+            .where(PendingPartnerChange.partner_id == partner_id, PendingPartnerChange.status == "pending")
+            .order_by(PendingPartnerChange.requested_at)
+        )
+    )
 
 
 def view_partner(session: Session, *, user: User, partner_id: str) -> Partner:
@@ -93,6 +276,7 @@ def list_partners(
     user: User,
     q: str | None,
     kind: str | None,
+    status: str | None = None,
     credit_rating: str | None = None,
     min_score: float | None = None,
     offset: int,
@@ -101,6 +285,8 @@ def list_partners(
     conditions = [partner_visibility_clause(user)]
     if kind:
         conditions.append(Partner.kind == kind)
+    if status:
+        conditions.append(Partner.status == status)
     if credit_rating:
         conditions.append(Partner.credit_rating == credit_rating)
     if min_score is not None:
@@ -118,13 +304,18 @@ def list_partners(
             or_(
                 Partner.name.like(pattern),
                 Partner.archive_no.like(pattern),
+                Partner.provisional_no.like(pattern),
                 Partner.credit_code.like(pattern),
                 Partner.contact_person.like(pattern),
             )
         )
     total = session.scalar(select(func.count()).select_from(Partner).where(*conditions)) or 0
     items = session.scalars(
-        select(Partner).where(*conditions).order_by(Partner.archive_no).offset(offset).limit(limit)
+        select(Partner)
+        .where(*conditions)
+        .order_by(Partner.archive_no.is_(None), Partner.archive_no, Partner.provisional_no)
+        .offset(offset)
+        .limit(limit)
     ).all()
     record_event(
         session,
@@ -133,6 +324,7 @@ def list_partners(
         details={
             "q": q,
             "kind": kind,
+            "status": status,
             "credit_rating": credit_rating,
             "min_score": min_score,
             "total": total,

@@ -2,7 +2,11 @@
 
 A user sees a document when their clearance reaches its confidentiality and they are
 archivist, compliance or admin, or share its department, or it is public; or, whatever
-the clearance and department, when they hold an active borrow grant for it.
+the clearance and department, when they hold an active borrow grant for it. Relationship
+records are seen under the same rule (they carry the same three fields, and no grants).
+
+Who changes a partner is a separate, narrower rule: seeing a partner through one of its
+documents lets a user read it, never rewrite it.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
-from archive.models import Document, Partner
+from archive.models import Document, Partner, RelationshipRecord
 
 CONFIDENTIALITY_LEVELS = ("public", "internal", "secret", "confidential")
 CONFIDENTIALITY_RANK = {level: rank for rank, level in enumerate(CONFIDENTIALITY_LEVELS)}
-ROLES = ("staff", "archivist", "compliance", "admin")
+ROLES = ("staff", "manager", "archivist", "compliance", "admin")
 ARCHIVE_WIDE_ROLES = frozenset({"archivist", "compliance", "admin"})
+# Work on a partner inside one's own departments: 业务人员 and 部门负责人.
+DEPARTMENT_ROLES = frozenset({"staff", "manager"})
+# Change any partner, whatever its department: the archive office and the leadership.
+PARTNER_EDITOR_ROLES = frozenset({"archivist", "admin"})
 UNMASKED_ROLES = frozenset({"archivist", "admin"})
 
 
@@ -41,13 +49,37 @@ class User:
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
 
+    def manages(self, department: str) -> bool:
+        """A 部门负责人 of this department."""
+        return "manager" in self.roles and department in self.departments
+
+
+def can_change_partner(user: User, *, department: str) -> bool:
+    """Edit a partner, add its records: its department's staff and managers, archivists, admins."""
+    if user.roles & PARTNER_EDITOR_ROLES:
+        return True
+    return bool(user.roles & DEPARTMENT_ROLES) and department in user.departments
+
+
+def can_decide_opening(user: User, *, department: str) -> bool:
+    """Approve or reject a pending partner (建档审批): its department's manager, or an admin."""
+    return "admin" in user.roles or user.manages(department)
+
+
+def can_change_status(user: User, *, department: str) -> bool:
+    """Suspend, terminate, blacklist or resume a partner: its manager, archivists, admins."""
+    return bool(user.roles & PARTNER_EDITOR_ROLES) or user.manages(department)
+
+
+def can_confirm_change(user: User, *, department: str) -> bool:
+    """Be the second person on a bank, credit-code or legal-representative change."""
+    return bool(user.roles & PARTNER_EDITOR_ROLES) or user.manages(department)
+
 
 def can_view_document(user: User, *, document_id: str, confidentiality: str, department: str) -> bool:
     if document_id in user.granted_document_ids:
         return True
-    if user.clearance_rank < CONFIDENTIALITY_RANK[confidentiality]:
-        return False
-    return user.sees_all_departments or department in user.departments or confidentiality == "public"
+    return can_view_record(user, confidentiality=confidentiality, department=department)
 
 
 def visibility_filter(user: User) -> dict[str, Any]:
@@ -76,8 +108,7 @@ def visibility_filter(user: User) -> dict[str, Any]:
     }
 
 
-def document_visibility_clause(user: User) -> ColumnElement[bool]:
-    """The rule as a SQL condition on `Document`, for listings served from the record."""
+def _by_rule(user: User, model: type[Document] | type[RelationshipRecord]) -> ColumnElement[bool]:
     allowed_levels = [
         level for level in CONFIDENTIALITY_LEVELS if CONFIDENTIALITY_RANK[level] <= user.clearance_rank
     ]
@@ -85,13 +116,30 @@ def document_visibility_clause(user: User) -> ColumnElement[bool]:
         reach: ColumnElement[bool] = true()
     else:
         reach = or_(
-            Document.confidentiality == "public",
-            Document.department.in_(sorted(user.departments)) if user.departments else false(),
+            model.confidentiality == "public",
+            model.department.in_(sorted(user.departments)) if user.departments else false(),
         )
-    by_rule = and_(Document.confidentiality.in_(allowed_levels), reach)
+    return and_(model.confidentiality.in_(allowed_levels), reach)
+
+
+def document_visibility_clause(user: User) -> ColumnElement[bool]:
+    """The rule as a SQL condition on `Document`, for listings served from the record."""
+    by_rule = _by_rule(user, Document)
     if not user.granted_document_ids:
         return by_rule
     return or_(by_rule, Document.id.in_(sorted(user.granted_document_ids)))
+
+
+def record_visibility_clause(user: User) -> ColumnElement[bool]:
+    """The same rule on `RelationshipRecord` (borrow grants are for documents only)."""
+    return _by_rule(user, RelationshipRecord)
+
+
+def can_view_record(user: User, *, confidentiality: str, department: str) -> bool:
+    """The rule without borrow grants: a relationship record, or a document by its level."""
+    if user.clearance_rank < CONFIDENTIALITY_RANK[confidentiality]:
+        return False
+    return user.sees_all_departments or department in user.departments or confidentiality == "public"
 
 
 def partner_visibility_clause(user: User) -> ColumnElement[bool]:

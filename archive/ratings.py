@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from archive.audit import record_event
 from archive.errors import Forbidden, InvalidInput
 from archive.models import CreditRatingEntry, SupplierEvaluation
+from archive.partner_life.proposals import propose_suspension
 from archive.partners import get_visible_partner
-from archive.permissions import User
+from archive.permissions import User, can_change_partner
 
 RATERS = ("archivist", "compliance", "admin")
 
@@ -38,6 +39,15 @@ def rate_partner(
         target=partner.id,
         details={"old": previous, "new": rating, "reason": reason, "rated_on": rated_on.isoformat()},
     )
+    if rating == "D":
+        propose_suspension(
+            session,
+            partner=partner,
+            source="rating",
+            reason=f"信用等级评为 D（{rated_on.isoformat()}）：{reason}",
+            details={"rating": rating, "rated_on": rated_on.isoformat(), "previous": previous},
+            by=user.sub,
+        )
     return entry
 
 
@@ -62,8 +72,15 @@ def evaluate_supplier(
     delivery: int,
     service: int,
     notes: str | None,
+    suspension_score_below: float,
 ) -> SupplierEvaluation:
+    """Score a supplier; below `suspension_score_below` suspension is proposed to its manager."""
     partner = get_visible_partner(session, user=user, partner_id=partner_id)
+    if not (can_change_partner(user, department=partner.department) or user.has_role("compliance")):
+        raise Forbidden(
+            "只有该供应商所属部门的人员、合规、档案管理员或管理员可以评价它"
+            " (the supplier's own department, compliance, archivists and admins evaluate it)"
+        )
     if partner.kind != "supplier":
         raise InvalidInput("只能评价供应商 (only suppliers are evaluated)", field="partner_id")
     for name, value in (("quality", quality), ("delivery", delivery), ("service", service)):
@@ -90,6 +107,15 @@ def evaluate_supplier(
         target=partner.id,
         details={"period": period, "score": score},
     )
+    if score < suspension_score_below:
+        propose_suspension(
+            session,
+            partner=partner,
+            source="evaluation",
+            reason=f"{period} 供应商评价 {score} 分，低于 {suspension_score_below:g} 分",
+            details={"period": period, "score": score, "threshold": suspension_score_below},
+            by=user.sub,
+        )
     return evaluation
 
 

@@ -30,8 +30,12 @@ from archive.exports import (
     xlsx_bytes,
 )
 from archive.models import Document, Partner
+from archive.partner_life.completeness import LIVE_STATUSES, assess_partners
+from archive.partner_life.status import STATUS_LABELS as PARTNER_STATUS_LABELS
 from archive.partners import get_visible_partner
 from archive.permissions import User, document_visibility_clause, partner_visibility_clause
+from archive.schemas import IncompletePartner
+from archive.settings import Settings
 from archive.supersession import awaiting_confirmation_clause
 
 REPORT_ROLES = ("archivist", "compliance", "admin")
@@ -78,6 +82,7 @@ def partner_summary(
     fmt: TableFormat,
     kind: str | None = None,
     department: str | None = None,
+    statuses: Sequence[str] | None = None,
 ) -> Attachment:
     """供应商/客户汇总表 of the partners the caller may see, as XLSX or CSV."""
     require_report_role(user)
@@ -86,7 +91,12 @@ def partner_summary(
         conditions.append(Partner.kind == kind)
     if department:
         conditions.append(Partner.department == department)
-    partners = session.scalars(select(Partner).where(*conditions).order_by(Partner.archive_no)).all()
+    if statuses:
+        conditions.append(Partner.status.in_(list(statuses)))
+    partners = session.scalars(
+        select(Partner).where(*conditions).order_by(Partner.archive_no.is_(None), Partner.archive_no,
+                                                    Partner.provisional_no)
+    ).all()
     rows = [
         (number, p.name, p.legal_representative, p.contact_person, p.phone, p.email, p.cooperation,
          p.remarks)
@@ -101,7 +111,8 @@ def partner_summary(
         fmt,
     )
     record_event(session, user=user.sub, action="report", target="partners",
-                 details={"format": fmt, "kind": kind, "department": department, "rows": len(rows)})
+                 details={"format": fmt, "kind": kind, "department": department,
+                          "statuses": list(statuses) if statuses else None, "rows": len(rows)})
     return Attachment(
         filename=f"{heading.title}-{stamp}.{fmt}",
         ascii_filename=f"partners-{stamp}.{fmt}",
@@ -159,13 +170,20 @@ def _licence_text(partner: Partner, licences: Sequence[Document], *, on: date) -
     return f"统一社会信用代码：{code}；有效营业执照：已存档（有效期至 {latest.isoformat()}）"
 
 
+def _number_text(partner: Partner) -> str:
+    if partner.archive_no:
+        return partner.archive_no
+    return f"待审批（临时编号 {partner.provisional_no}）"
+
+
 def registration_form(session: Session, *, user: User, partner_id: str) -> Attachment:
     """基本资料登记表 of one partner the caller may see, as DOCX; 经办人 is the caller."""
     partner = get_visible_partner(session, user=user, partner_id=partner_id)
     made_on = today()
     licences = _licence_candidates(session, user=user, partner_ids=[partner.id])
     bank = " ".join(part for part in (partner.bank_name, partner.bank_account) if part)
-    other = f"档案编号：{partner.archive_no}；信用等级：{partner.credit_rating or '未评级'}"
+    other = (f"档案编号：{_number_text(partner)}；状态：{PARTNER_STATUS_LABELS[partner.status]}；"
+             f"信用等级：{partner.credit_rating or '未评级'}")
     rows = (
         ("企业名称", partner.name),
         ("地址", partner.address),
@@ -186,7 +204,7 @@ def registration_form(session: Session, *, user: User, partner_id: str) -> Attac
     document = DocxDocument()
     heading = document.add_heading(title, level=1)
     heading.alignment = 1  # centred
-    document.add_paragraph(f"档案编号：{partner.archive_no}    部门：{partner.department}    "
+    document.add_paragraph(f"档案编号：{_number_text(partner)}    部门：{partner.department}    "
                            f"填表日期：{made_on.isoformat()}")
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
@@ -204,7 +222,7 @@ def registration_form(session: Session, *, user: User, partner_id: str) -> Attac
     stamp = made_on.strftime("%Y%m%d")
     return Attachment(
         filename=f"{partner.name}-{title}-{stamp}.docx",
-        ascii_filename=f"registration-form-{partner.archive_no}-{stamp}.docx",
+        ascii_filename=f"registration-form-{partner.number}-{stamp}.docx",
         media_type=DOCX_MEDIA_TYPE,
         content=buffer.getvalue(),
     )
@@ -214,10 +232,11 @@ def registration_form(session: Session, *, user: User, partner_id: str) -> Attac
 
 class PartnerSummary(BaseModel):
     id: str
-    archive_no: str
+    archive_no: str | None
     name: str
     kind: str
     department: str
+    status: str
 
 
 class ExpiringDocument(BaseModel):
@@ -249,6 +268,7 @@ class DepartmentReview(BaseModel):
     department: str
     missing_licence: list[PartnerSummary] = []
     missing_bank_info: list[PartnerSummary] = []
+    incomplete: list[IncompletePartner] = []
     expiring: list[ExpiringDocument] = []
     # Licences, ID cards and contracts whose expiry could not be read: they may expire any day.
     expiry_unknown: list[UnknownExpiryDocument] = []
@@ -257,40 +277,34 @@ class DepartmentReview(BaseModel):
 class AnnualReview(BaseModel):
     year: int
     review_date: date
+    statuses: list[str]
     departments: list[DepartmentReview]
 
 
 def _partner_summary(partner: Partner) -> PartnerSummary:
     return PartnerSummary(id=partner.id, archive_no=partner.archive_no, name=partner.name,
-                          kind=partner.kind, department=partner.department)
+                          kind=partner.kind, department=partner.department, status=partner.status)
 
 
-def annual_review(session: Session, *, user: User, year: int) -> AnnualReview:
-    """每年7月1日年审: who lacks a valid licence or bank information, what expires within the year.
+def annual_review(
+    session: Session, *, user: User, settings: Settings, year: int, statuses: Sequence[str] = LIVE_STATUSES
+) -> AnnualReview:
+    """每年7月1日年审: the completeness rule (齐全) on the review date — who lacks a valid licence,
+    bank information, or anything else their kind requires — and what expires within the year.
 
     Review date is 1 July of `year`; "expiring" is everything that ends before the next 1 July,
-    already-expired documents first and flagged. Only what the caller may see is counted.
+    already-expired documents first and flagged. Only partners in `statuses` (by default those
+    whose file is still kept: pending, active, suspended) and only what the caller may see count.
     """
     require_report_role(user)
     review_date = date(year, 7, 1)
     next_review = date(year + 1, 7, 1)
     partners = session.scalars(
-        select(Partner).where(partner_visibility_clause(user)).order_by(Partner.archive_no)
+        select(Partner)
+        .where(partner_visibility_clause(user), Partner.status.in_(list(statuses)))
+        .order_by(Partner.archive_no)
     ).all()
-
-    licensed = {
-        doc.partner_id
-        for doc in _licence_candidates(session, user=user)
-        if is_perpetual(doc) or (effective_expiry(doc) or date.min) >= review_date
-    }
-    with_bank_document = set(session.scalars(
-        select(Document.partner_id).where(
-            Document.doc_type == "bank_account",
-            Document.status != "failed",
-            Document.superseded_by.is_(None),
-            document_visibility_clause(user),
-        )
-    ))
+    assessed = assess_partners(session, user=user, settings=settings, partners=partners, on=review_date)
     # Expiry may come from the record's column or from the fields read off the page, so the
     # date test runs here; which documents are read at all is decided in SQL.
     current_documents = session.scalars(
@@ -299,6 +313,7 @@ def annual_review(session: Session, *, user: User, year: int) -> AnnualReview:
         .where(
             Document.status == "indexed",
             Document.superseded_by.is_(None),
+            Partner.status.in_(list(statuses)),
             document_visibility_clause(user),
             or_(
                 Document.expires_on < next_review,
@@ -314,10 +329,18 @@ def annual_review(session: Session, *, user: User, year: int) -> AnnualReview:
         return departments.setdefault(name, DepartmentReview(department=name))
 
     for partner in partners:
-        if partner.id not in licensed:
+        problems = [item for item in assessed[partner.id] if item.status not in ("present", "not_required")]
+        if not problems:
+            continue
+        codes = {item.code for item in problems}
+        if "business_license" in codes:
             section(partner.department).missing_licence.append(_partner_summary(partner))
-        if not (partner.bank_account or "").strip() and partner.id not in with_bank_document:
+        if "bank_account" in codes:
             section(partner.department).missing_bank_info.append(_partner_summary(partner))
+        section(partner.department).incomplete.append(IncompletePartner(
+            partner_id=partner.id, name=partner.name, number=partner.number, kind=partner.kind,
+            department=partner.department, status=partner.status, problems=problems,
+        ))
     for doc in current_documents:
         expires_on = effective_expiry(doc)
         if expires_on is None or is_perpetual(doc) or expires_on >= next_review:
@@ -338,12 +361,14 @@ def annual_review(session: Session, *, user: User, year: int) -> AnnualReview:
     for review in departments.values():
         review.expiring.sort(key=lambda item: (not item.expired, item.expires_on, item.archive_no))
 
-    result = AnnualReview(year=year, review_date=review_date,
+    result = AnnualReview(year=year, review_date=review_date, statuses=list(statuses),
                           departments=[departments[name] for name in sorted(departments)])
     record_event(session, user=user.sub, action="report", target="annual-review", details={
         "year": year,
+        "statuses": list(statuses),
         "missing_licence": sum(len(d.missing_licence) for d in result.departments),
         "missing_bank_info": sum(len(d.missing_bank_info) for d in result.departments),
+        "incomplete": sum(len(d.incomplete) for d in result.departments),
         "expiring": sum(len(d.expiring) for d in result.departments),
         "expiry_unknown": sum(len(d.expiry_unknown) for d in result.departments),
     })
@@ -352,6 +377,9 @@ def annual_review(session: Session, *, user: User, year: int) -> AnnualReview:
 
 _REVIEW_PARTNER_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "类别")
 _REVIEW_PARTNER_WIDTHS = (6, 14, 22, 36, 12)
+_REVIEW_INCOMPLETE_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "类别", "缺少或有问题的资料")
+_REVIEW_INCOMPLETE_WIDTHS = (6, 14, 22, 36, 12, 60)
+_ITEM_STATUS_LABELS = {"missing": "缺失", "expired": "已过期", "unreadable": "无法判断"}
 _REVIEW_DOCUMENT_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "文档类型", "题名", "到期日期", "状态")
 _REVIEW_DOCUMENT_WIDTHS = (6, 14, 26, 36, 14, 30, 14, 10)
 _REVIEW_UNKNOWN_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "文档类型", "题名", "上传日期", "状态")
@@ -373,6 +401,17 @@ def annual_review_xlsx(review: AnnualReview) -> Attachment:
             heading=Heading(title=f"{review.year}年度年审：{sheet_title}", department="全部部门",
                             made_on=made_on),
         ))
+    incomplete_rows = [
+        (n, p.department, p.number or "", p.name, KIND_LABELS.get(p.kind, p.kind),
+         "；".join(f"{i.name}：{_ITEM_STATUS_LABELS.get(i.status, i.status)}" for i in p.problems))
+        for n, p in enumerate((p for d in review.departments for p in d.incomplete), start=1)
+    ]
+    sheets.append(Table(
+        columns=_REVIEW_INCOMPLETE_COLUMNS, rows=incomplete_rows, widths=_REVIEW_INCOMPLETE_WIDTHS,
+        sheet_title="资料不齐全",
+        heading=Heading(title=f"{review.year}年度年审：资料不齐全的客商", department="全部部门",
+                        made_on=made_on),
+    ))
     document_rows = [
         (n, doc.department, doc.archive_no, doc.partner_name, doc.doc_type_label, doc.title,
          doc.expires_on.isoformat(), "已过期" if doc.expired else "将到期")

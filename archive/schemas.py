@@ -19,6 +19,23 @@ class PartnerKind(StrEnum):
     prospect = "prospect"
 
 
+class PartnerStatus(StrEnum):
+    pending = "pending"
+    active = "active"
+    suspended = "suspended"
+    terminated = "terminated"
+    blacklisted = "blacklisted"
+    rejected = "rejected"
+
+
+class RecordKind(StrEnum):
+    visit = "visit"
+    communication = "communication"
+    survey = "survey"
+    complaint = "complaint"
+    other = "other"
+
+
 class DocType(StrEnum):
     business_license = "business_license"
     contract = "contract"
@@ -129,12 +146,41 @@ class PartnerChangeOut(BaseModel):
     at: datetime
     user: str
     changes: dict[str, Any]
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+
+
+class PendingChangeOut(BaseModel):
+    """A bank, credit-code or legal-representative change waiting for a second person."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    partner_id: str
+    changes: dict[str, Any]
+    requested_by: str
+    requested_at: datetime
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class StatusChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    from_status: PartnerStatus | None
+    to_status: PartnerStatus
+    action: str
+    reason: str | None
+    changed_by: str
+    at: datetime
 
 
 class PartnerOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
-    archive_no: str
+    archive_no: str | None = Field(description="given when the archive is opened; null while pending")
+    provisional_no: str | None = Field(description="what a pending partner's documents are filed under")
+    status: PartnerStatus
     name: str
     kind: PartnerKind
     department: str
@@ -156,11 +202,148 @@ class PartnerOut(BaseModel):
 
 class PartnerDetail(PartnerOut):
     history: list[PartnerChangeOut] = []
+    status_history: list[StatusChangeOut] = []
+    pending_changes: list[PendingChangeOut] = []
 
 
 class PartnerList(BaseModel):
     total: int
     items: list[PartnerOut]
+
+
+def _refuse_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise ValueError("不能为空白 (may not be blank)")
+    return value.strip() if value is not None else None
+
+
+class OpeningDecision(BaseModel):
+    """建档审批: approve (comment optional) or reject (comment required)."""
+
+    comment: str | None = Field(default=None, max_length=1000)
+
+    _printable = field_validator("comment", mode="before")(_refuse_control_characters)
+
+
+class StatusChangeRequest(BaseModel):
+    status: PartnerStatus
+    reason: str = Field(min_length=1, max_length=2000)
+
+    _printable = field_validator("reason", mode="before")(_refuse_control_characters)
+    _blank = field_validator("reason")(_refuse_blank)
+
+
+class ChangeDecision(BaseModel):
+    note: str | None = Field(default=None, max_length=1000)
+
+    _printable = field_validator("note", mode="before")(_refuse_control_characters)
+
+
+class SuspensionProposalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    partner_id: str
+    partner_name: str
+    partner_department: str
+    source: str
+    details: dict[str, Any]
+    reason: str
+    proposed_by: str
+    created_at: datetime
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class CompletenessDocument(BaseModel):
+    id: str
+    archive_no: str
+    title: str
+    doc_type: str
+    expires_on: date | None
+
+
+class CompletenessItem(BaseModel):
+    code: str
+    name: str = Field(description="the item as people call it (Chinese)")
+    required: bool
+    status: str = Field(
+        description="present, missing, expired or unreadable; not_required when it does not apply"
+    )
+    document: CompletenessDocument | None = None
+    note: str | None = None
+    missing_fields: list[str] = []
+
+
+class Completeness(BaseModel):
+    partner_id: str
+    partner_name: str
+    kind: PartnerKind
+    department: str
+    status: PartnerStatus
+    complete: bool
+    checked_on: date
+    items: list[CompletenessItem]
+
+
+class IncompletePartner(BaseModel):
+    partner_id: str
+    name: str
+    number: str | None
+    kind: PartnerKind
+    department: str
+    status: PartnerStatus
+    problems: list[CompletenessItem]
+
+
+class IncompleteList(BaseModel):
+    checked_on: date
+    total: int
+    departments: dict[str, list[IncompletePartner]]
+
+
+class RecordOut(BaseModel):
+    id: str
+    partner_id: str
+    date: date
+    kind: RecordKind
+    summary: str
+    participants: str | None
+    confidentiality: Confidentiality
+    department: str
+    recorded_by: str
+    created_at: datetime
+    attachment: dict[str, Any] | None = Field(
+        default=None, description="{id, archive_no, title, status} of the attached document, when visible"
+    )
+
+
+class RecordHit(BaseModel):
+    id: str
+    partner_id: str
+    partner_name: str
+    date: date
+    kind: RecordKind
+    summary: str
+    highlights: list[str]
+    document_id: str | None
+    score: float | None
+
+
+class RecordSearchResponse(BaseModel):
+    total: int
+    page: int
+    size: int
+    hits: list[RecordHit]
+
+
+class Inbox(BaseModel):
+    """What waits for the caller's decision."""
+
+    pending_partners: list[PartnerOut]
+    pending_changes: list[PendingChangeOut]
+    suspension_proposals: list[SuspensionProposalOut]
 
 
 class DocumentAccepted(BaseModel):

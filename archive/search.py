@@ -39,6 +39,7 @@ class SearchFilters:
     doc_type: str | None = None
     department: str | None = None
     kind: str | None = None
+    partner_status: str | None = None
     expires_before: date | None = None
     expires_after: date | None = None
 
@@ -59,6 +60,8 @@ def build_query(user: User, q: str | None, filters: SearchFilters) -> dict[str, 
         filter_clauses.append({"term": {"department": filters.department}})
     if filters.kind:
         filter_clauses.append({"term": {"partner_kind": filters.kind}})
+    if filters.partner_status:
+        filter_clauses.append({"term": {"partner_status": filters.partner_status}})
     if filters.expires_before or filters.expires_after:
         bounds: dict[str, str] = {}
         if filters.expires_before:

@@ -1,7 +1,9 @@
-"""The documents index: client factory, versioned mappings behind an alias, and indexing.
+"""The indices: client factory, versioned mappings behind an alias, and indexing.
 
-The index is derived from the system of record; `rebuild()` recreates it from there.
-A mapping change is a new `mappings/documents.vN.json`, a rebuild and an alias switch.
+Documents, and relationship records beside them, each behind an alias. The indices are
+derived from the system of record; `rebuild()` recreates them from there. A mapping change
+is a new `mappings/<name>.vN.json`, a rebuild and an alias switch (fields only added are
+also put on the older index at start, so that writes go on until the rebuild).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import structlog
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError, helpers
 from elasticsearch.serializer import OrjsonSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from archive.errors import ServiceUnavailable
 from archive.models import Document
@@ -28,9 +33,10 @@ from archive.progress import SILENT, Progress
 from archive.settings import Settings
 
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
-_VERSIONED_FILE = re.compile(r"^documents\.v(\d+)\.json$")
 PAGE_SEPARATOR = "\n\f\n"
 BULK_TIMEOUT_SECONDS = 120.0
+
+log = structlog.get_logger(__name__)
 
 
 def make_client(settings: Settings) -> Elasticsearch:
@@ -58,16 +64,20 @@ def documents_alias(prefix: str) -> str:
     return f"{prefix}-documents"
 
 
+def records_alias(prefix: str) -> str:
+    """Relationship records (走访、沟通、满意度调查、投诉): an index of their own."""
+    return f"{prefix}-records"
+
+
 @cache
-def latest_mapping() -> tuple[int, dict[str, Any]]:
-    """The highest-numbered `documents.vN.json` and its content."""
+def latest_mapping(name: str = "documents") -> tuple[int, dict[str, Any]]:
+    """The highest-numbered `<name>.vN.json` and its content."""
+    pattern = re.compile(rf"^{re.escape(name)}\.v(\d+)\.json$")
     versions = {
-        int(match.group(1)): path
-        for path in MAPPINGS_DIR.iterdir()
-        if (match := _VERSIONED_FILE.match(path.name))
+        int(match.group(1)): path for path in MAPPINGS_DIR.iterdir() if (match := pattern.match(path.name))
     }
     if not versions:
-        raise RuntimeError(f"no documents.vN.json mapping in {MAPPINGS_DIR}")
+        raise RuntimeError(f"no {name}.vN.json mapping in {MAPPINGS_DIR}")
     version = max(versions)
     return version, json.loads(versions[version].read_text(encoding="utf-8"))
 
@@ -81,11 +91,19 @@ def ensure_index(es: Elasticsearch, *, prefix: str, replicas: int = 0) -> str:
 
     Returns the concrete index the alias points at.
     """
-    alias = documents_alias(prefix)
+    return _ensure(es, alias=documents_alias(prefix), name="documents", replicas=replicas)
+
+
+def ensure_records_index(es: Elasticsearch, *, prefix: str, replicas: int = 0) -> str:
+    return _ensure(es, alias=records_alias(prefix), name="records", replicas=replicas)
+
+
+def _ensure(es: Elasticsearch, *, alias: str, name: str, replicas: int) -> str:
     existing = _alias_targets(es, alias)
+    version, mapping = latest_mapping(name)
     if existing:
+        _add_new_fields(es, index=existing[0], version=version, mapping=mapping)
         return existing[0]
-    version, mapping = latest_mapping()
     # A fixed first name: two processes starting together create one index, not two.
     index = f"{alias}-v{version}-initial"
     try:
@@ -99,6 +117,24 @@ def ensure_index(es: Elasticsearch, *, prefix: str, replicas: int = 0) -> str:
         if exc.meta.status != 400 or "resource_already_exists_exception" not in str(exc.body):
             raise
     return index
+
+
+def _add_new_fields(es: Elasticsearch, *, index: str, version: int, mapping: dict[str, Any]) -> None:
+    """An index built from an older mapping gets the newer one's added fields, so that writes
+    after an upgrade are not refused by its strict mapping; `reindex` fills them for the
+    documents written before."""
+    current = mapping_version_of(index)
+    if current is None or current >= version:
+        return
+    try:
+        es.indices.put_mapping(index=index, properties=mapping["mappings"]["properties"])
+    except ApiError as exc:
+        raise RuntimeError(
+            f"索引 {index} 的映射无法升级到 v{version}，请运行 partner-archive reindex"
+            f" (the index's mapping cannot take v{version}'s changes in place; run partner-archive reindex)"
+        ) from exc
+    log.warning("index.fields_added", index=index, from_version=current, to_version=version,
+                hint="run partner-archive reindex to fill them for earlier documents")
 
 
 def _alias_targets(es: Elasticsearch, alias: str) -> list[str]:
@@ -125,8 +161,9 @@ def index_body(document: Document) -> dict[str, Any]:
         "partner_id": partner.id,
         "partner_name": partner.name,
         "partner_kind": partner.kind,
+        "partner_status": partner.status,
         "partner_credit_code": partner.credit_code,
-        "partner_archive_no": partner.archive_no,
+        "partner_archive_no": partner.number,
         "doc_type": document.doc_type,
         "confidentiality": document.confidentiality,
         "confidentiality_rank": CONFIDENTIALITY_RANK[document.confidentiality],
@@ -190,6 +227,18 @@ def reindex_documents(es: Elasticsearch, *, prefix: str, documents: Iterable[Doc
     return done
 
 
+def reindex_partner_documents(es: Elasticsearch, session: Session, *, prefix: str, partner_id: str) -> int:
+    """After a change copied onto every document of a partner (name, status, numbers)."""
+    documents = session.scalars(
+        select(Document)
+        .where(Document.partner_id == partner_id, Document.status == "indexed")
+        .options(selectinload(Document.page_texts), selectinload(Document.partner))
+    ).all()
+    if not documents:
+        return 0
+    return reindex_documents(es, prefix=prefix, documents=documents)
+
+
 def delete_document(es: Elasticsearch, *, prefix: str, document_id: str) -> None:
     try:
         es.delete(index=documents_alias(prefix), id=document_id, refresh=True)
@@ -232,8 +281,29 @@ def rebuild(
 
     `progress` is advanced as bulk requests finish; the caller names the stage and its size.
     """
-    alias = documents_alias(prefix)
-    version, mapping = latest_mapping()
+    sources = ((document.id, index_body(document)) for document in documents)
+    return rebuild_alias(
+        es,
+        alias=documents_alias(prefix),
+        name="documents",
+        sources=sources,
+        replicas=replicas,
+        progress=progress,
+    )
+
+
+def rebuild_alias(
+    es: Elasticsearch,
+    *,
+    alias: str,
+    name: str,
+    sources: Iterable[tuple[str, dict[str, Any]]],
+    replicas: int = 0,
+    progress: Progress = SILENT,
+) -> tuple[str, int]:
+    """A fresh index of the latest `<name>` mapping filled with (id, body) pairs, then the
+    alias moved to it in one step and the old indices deleted."""
+    version, mapping = latest_mapping(name)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     index = f"{alias}-v{version}-{stamp}"
     es.indices.create(
@@ -243,19 +313,19 @@ def rebuild(
     )
 
     def actions() -> Iterator[dict[str, Any]]:
-        for document in documents:
-            yield {"_index": index, "_id": document.id, "_source": index_body(document)}
+        for source_id, body in sources:
+            yield {"_index": index, "_id": source_id, "_source": body}
 
     indexed = _bulk_overlapped(es, actions(), progress=progress)
     es.indices.put_settings(index=index, settings={"refresh_interval": None})
     es.indices.refresh(index=index)
     old = _alias_targets(es, alias)
     es.indices.update_aliases(
-        actions=[{"remove": {"index": name, "alias": alias}} for name in old]
+        actions=[{"remove": {"index": old_index, "alias": alias}} for old_index in old]
         + [{"add": {"index": index, "alias": alias, "is_write_index": True}}]
     )
-    for name in old:
-        es.indices.delete(index=name)
+    for old_index in old:
+        es.indices.delete(index=old_index)
     return index, indexed
 
 

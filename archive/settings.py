@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that must never sign tokens outside development.
@@ -121,6 +123,40 @@ class Settings(BaseSettings):
     # Audit log: 网络安全法 Art. 21 keeps network logs at least six months.
     audit_retention_days: int = 180
 
+    # A pending partner's documents are numbered under a provisional number until approval
+    # gives the archive number: {prefix} is this, the format and sequence as above.
+    provisional_no_prefix: str = "LS"
+
+    # 暂停建议: a supplier evaluation scoring below this proposes suspension to the manager.
+    suspension_score_below: float = 60.0
+
+    # 齐全: what a partner's file must hold, per kind (items: see archive/partner_life/items.py).
+    completeness_rules: dict[str, list[str]] = {
+        "supplier": [
+            "business_license", "bank_account", "signatory_id_card", "authorization", "registration_form"
+        ],
+        "customer": [
+            "business_license", "bank_account", "signatory_id_card", "authorization", "registration_form"
+        ],
+        "partner": ["business_license", "registration_form"],
+        "prospect": [],
+    }
+    """Kind → required items; a kind not listed needs nothing."""
+    completeness_registration_fields: list[str] = [
+        "credit_code",
+        "legal_representative",
+        "address",
+        "contact_person",
+        "phone",
+        "bank_name",
+        "bank_account",
+        "cooperation",
+    ]
+    """The 基本资料登记表 fields that must be filled for the registration_form item."""
+
+    # Where the office is: times are shown, and "today" is counted, in this zone.
+    timezone: str = "Asia/Shanghai"
+
     # Expiry notices: a daily job tells each department what enters the window.
     notify_within_days: int = 30
     notify_hour: int = 8
@@ -177,6 +213,39 @@ class Settings(BaseSettings):
     import_jobs: int = 0
     """Extraction processes of `partner-archive import`; 0 means one per core."""
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"未知的时区 {value} (unknown time zone; e.g. Asia/Shanghai)") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unknown_rules(self) -> Settings:
+        # Late import: the item names live with the rule that reads them.
+        from archive.partner_life.items import ITEMS, REGISTRATION_FIELDS
+
+        unknown = sorted({item for items in self.completeness_rules.values() for item in items} - set(ITEMS))
+        if unknown:
+            raise ValueError(
+                "PARTNER_ARCHIVE_COMPLETENESS_RULES 含未知项目 (unknown completeness items):"
+                f" {', '.join(unknown)}; known: {', '.join(ITEMS)}"
+            )
+        unknown = sorted(set(self.completeness_registration_fields) - set(REGISTRATION_FIELDS))
+        if unknown:
+            raise ValueError(
+                "PARTNER_ARCHIVE_COMPLETENESS_REGISTRATION_FIELDS 含未知字段 (unknown fields):"
+                f" {', '.join(unknown)}; known: {', '.join(REGISTRATION_FIELDS)}"
+            )
+        if self.provisional_no_prefix in self.archive_no_prefixes.values():
+            raise ValueError(
+                "PARTNER_ARCHIVE_PROVISIONAL_NO_PREFIX 不能与档案编号前缀相同"
+                " (the provisional prefix must differ from every archive-number prefix)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment is Environment.development or self.jwks_url:
@@ -197,6 +266,14 @@ class Settings(BaseSettings):
                 f" (audit entries are kept at least {MIN_AUDIT_RETENTION_DAYS} days)"
             )
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today where the office is (an upload at 07:00 Beijing time is not yesterday's)."""
+        return datetime.now(self.zone).date()
 
     @property
     def data_path(self) -> Path:

@@ -14,7 +14,7 @@ from archive.db import make_engine, make_session_factory
 from archive.jobs import JobQueue
 from archive.logging import configure_logging
 from archive.metrics import MetricsServer, serving_registry
-from archive.search_index import ensure_index, is_unavailable, make_client
+from archive.search_index import ensure_index, ensure_records_index, is_unavailable, make_client
 from archive.settings import Settings, get_settings
 from archive.storage import OriginalStore
 from search_api import errors, web
@@ -29,8 +29,10 @@ from search_api.routers import (
     destruction,
     documents,
     health,
+    inbox,
     partners,
     ratings,
+    records,
     reports,
     review,
     search,
@@ -57,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store.clean_staging(older_than_seconds=3600)
         try:
             ensure_index(es, prefix=settings.es_index_prefix, replicas=settings.es_replicas)
+            ensure_records_index(es, prefix=settings.es_index_prefix, replicas=settings.es_replicas)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
@@ -105,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authenticated.include_router(audit.router)
     authenticated.include_router(compliance.router)
     authenticated.include_router(review.router)
+    authenticated.include_router(inbox.router)
+    authenticated.include_router(records.router)
     app.include_router(authenticated)
     # The staff web interface (HTML pages, sign-in, static files) beside the API.
     web.install(app)

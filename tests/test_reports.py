@@ -251,7 +251,7 @@ def test_annual_review_as_a_workbook_and_every_report_is_audited(
                           headers=office.headers)
     assert response.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert workbook.sheetnames == ["缺营业执照", "缺银行信息", "即将到期", "到期日未知"]
+    assert workbook.sheetnames == ["缺营业执照", "缺银行信息", "资料不齐全", "即将到期", "到期日未知"]
     expiring = list(workbook["即将到期"].iter_rows(min_row=5, values_only=True))
     assert [(row[1], row[5], row[7]) for row in expiring] == [
         ("采购部", "闽江保密协议", "将到期"), ("采购部", "闽江营业执照", "将到期"), ("销售部", "南山营业执照", "已过期"),

@@ -17,7 +17,7 @@ from archive.compliance import (
 )
 from archive.lookup import lookup_license
 from archive.permissions import User, mask_id_numbers, sees_id_numbers
-from archive.schemas import PartnerOut
+from archive.schemas import PartnerOut, PartnerStatus
 from search_api.deps import CurrentUser, EsDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["compliance"])
@@ -60,9 +60,18 @@ def lookup(
     settings: SettingsDep,
     user: CurrentUser,
     license_no: Annotated[str, Query(min_length=1, max_length=64)],
+    partner_status: PartnerStatus | None = None,
 ) -> LookupResponse:
-    """A partner and its documents by 统一社会信用代码 or 注册号, typed any way."""
-    result = lookup_license(session, es, prefix=settings.es_index_prefix, user=user, raw=license_no)
+    """A partner and its documents by 统一社会信用代码 or 注册号, typed any way; `partner_status`
+    finds it only in that state."""
+    result = lookup_license(
+        session,
+        es,
+        prefix=settings.es_index_prefix,
+        user=user,
+        raw=license_no,
+        partner_status=partner_status.value if partner_status else None,
+    )
     assert result.partner is not None
     return LookupResponse(
         license_no=result.normalized,

@@ -11,7 +11,7 @@ from archive.schemas import (
     SupplierEvaluationCreate,
     SupplierEvaluationOut,
 )
-from search_api.deps import CurrentUser, SessionDep
+from search_api.deps import CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/partners/{partner_id}", tags=["partners"])
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/partners/{partner_id}", tags=["partners"])
 def rate(
     partner_id: str, data: CreditRatingCreate, session: SessionDep, user: CurrentUser
 ) -> CreditRatingOut:
-    """Set the partner's credit rating (A-D), keeping the previous ones."""
+    """Set the partner's credit rating (A-D), keeping the previous ones; D proposes suspension."""
     return CreditRatingOut.model_validate(
         service.rate_partner(
             session,
@@ -44,9 +44,14 @@ def ratings(partner_id: str, session: SessionDep, user: CurrentUser) -> list[Cre
 
 @router.post("/evaluations", status_code=status.HTTP_201_CREATED, response_model=SupplierEvaluationOut)
 def evaluate(
-    partner_id: str, data: SupplierEvaluationCreate, session: SessionDep, user: CurrentUser
+    partner_id: str,
+    data: SupplierEvaluationCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
 ) -> SupplierEvaluationOut:
-    """Evaluate a supplier's quality, delivery and service for a period."""
+    """Evaluate a supplier's quality, delivery and service for a period (its department,
+    compliance, archivists, admins); a score below the configured one proposes suspension."""
     return SupplierEvaluationOut.model_validate(
         service.evaluate_supplier(
             session,
@@ -57,6 +62,7 @@ def evaluate(
             delivery=data.delivery,
             service=data.service,
             notes=data.notes,
+            suspension_score_below=settings.suspension_score_below,
         )
     )
 

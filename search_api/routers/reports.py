@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Response
 
 from archive import reports as service
 from archive.exports import Attachment
+from archive.partner_life.completeness import LIVE_STATUSES
 from archive.reports import AnnualReview
-from archive.schemas import PartnerKind
-from search_api.deps import CurrentUser, SessionDep
+from archive.schemas import PartnerKind, PartnerStatus
+from search_api.deps import CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -44,8 +45,9 @@ def partner_summary(
     format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the contract's parameter name
     kind: PartnerKind | None = None,
     department: str | None = None,
+    partner_status: Annotated[list[PartnerStatus] | None, Query(alias="status")] = None,
 ) -> Response:
-    """供应商/客户汇总表 as XLSX or CSV."""
+    """供应商/客户汇总表 as XLSX or CSV; `status` (repeatable) narrows it to partners in those states."""
     return attachment_response(
         service.partner_summary(
             session,
@@ -53,6 +55,7 @@ def partner_summary(
             fmt=format,
             kind=kind.value if kind else None,
             department=department,
+            statuses=[s.value for s in partner_status] if partner_status else None,
         )
     )
 
@@ -71,12 +74,17 @@ def registration_form(
 @router.get("/annual-review", response_model=AnnualReview, responses=_FILE_RESPONSE)
 def annual_review(
     session: SessionDep,
+    settings: SettingsDep,
     user: CurrentUser,
     year: Annotated[int, Query(ge=2000, le=2100)],
     format: Literal["json", "xlsx"] = "json",  # noqa: A002 - the contract's parameter name
+    partner_status: Annotated[
+        list[PartnerStatus] | None, Query(alias="status", description="default: pending, active, suspended")
+    ] = None,
 ) -> AnnualReview | Response:
-    """The 7.1 annual re-registration (每年7月1日年审) by department."""
-    review = service.annual_review(session, user=user, year=year)
+    """The 7.1 annual re-registration (每年7月1日年审) by department, by the completeness rule."""
+    statuses = [s.value for s in partner_status] if partner_status else LIVE_STATUSES
+    review = service.annual_review(session, user=user, settings=settings, year=year, statuses=statuses)
     if format == "xlsx":
         return attachment_response(service.annual_review_xlsx(review))
     return review

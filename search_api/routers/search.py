@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from archive.schemas import DocType, PartnerKind, SearchResponse
+from archive.schemas import DocType, PartnerKind, PartnerStatus, SearchResponse
 from archive.search import SearchFilters, search_documents
 from search_api.deps import AuditWriterDep, CurrentUser, EsDep, SettingsDep
 
@@ -25,6 +25,7 @@ def search(
     doc_type: DocType | None = None,
     department: str | None = None,
     kind: PartnerKind | None = None,
+    partner_status: PartnerStatus | None = None,
     expires_before: date | None = None,
     expires_after: date | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -42,6 +43,7 @@ def search(
             doc_type=doc_type.value if doc_type else None,
             department=department,
             kind=kind.value if kind else None,
+            partner_status=partner_status.value if partner_status else None,
             expires_before=expires_before,
             expires_after=expires_after,
         ),
