@@ -31,6 +31,7 @@ from archive.db import make_engine, make_session_factory, session_scope
 from archive.errors import DomainError
 from archive.migrate import upgrade_database
 from archive.models import Document, Partner
+from archive.partner_life.records import rebuild_records
 from archive.progress import SILENT, Progress
 from archive.search_index import documents_alias, make_client, rebuild
 from archive.settings import Settings
@@ -390,9 +391,11 @@ def restore_backup(
             )
             index, indexed = rebuild(es, prefix=settings.es_index_prefix, documents=documents,
                                      replicas=settings.es_replicas, progress=progress)
+            _records_index, records = rebuild_records(session, es, prefix=settings.es_index_prefix,
+                                                      replicas=settings.es_replicas)
             record_event(session, user=actor, action="restore", target=str(src), details={
                 "backup_created_at": manifest["created_at"], "counts": manifest["counts"],
-                "index": index, "indexed": indexed,
+                "index": index, "indexed": indexed, "records": records,
             })
     finally:
         es.close()

@@ -171,6 +171,7 @@ def reindex() -> None:
 
     from archive.db import make_engine, make_session_factory
     from archive.models import Document
+    from archive.partner_life.records import rebuild_records
     from archive.search_index import make_client, rebuild
     from cli.progress import progress_shown
 
@@ -196,8 +197,14 @@ def reindex() -> None:
             replicas=settings.es_replicas,
             progress=progress,
         )
+        records_index, records = rebuild_records(
+            session, es, prefix=settings.es_index_prefix, replicas=settings.es_replicas
+        )
     elapsed = time.perf_counter() - started
-    typer.echo(f"reindexed {count} documents into {index} in {elapsed:.1f} s")
+    typer.echo(
+        f"reindexed {count} documents into {index} and {records} relationship records into"
+        f" {records_index} in {elapsed:.1f} s"
+    )
 
 
 @app.command()
