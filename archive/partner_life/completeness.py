@@ -247,32 +247,38 @@ def assess_partners(
     }
 
 
-def partner_completeness(
-    session: Session, *, user: User, settings: Settings, partner_id: str, on: date
+def assess_partner(
+    session: Session, *, user: User, settings: Settings, partner: Partner, on: date
 ) -> Completeness:
-    partner = get_visible_partner(session, user=user, partner_id=partner_id)
     items = assess_partners(session, user=user, settings=settings, partners=[partner], on=on)[partner.id]
-    complete = is_complete(items)
-    record_event(
-        session,
-        user=user.sub,
-        action="partner_completeness",
-        target=partner.id,
-        details={
-            "complete": complete,
-            "problems": [i.code for i in items if i.status not in ("present", "not_required")],
-        },
-    )
     return Completeness(
         partner_id=partner.id,
         partner_name=partner.name,
         kind=partner.kind,
         department=partner.department,
         status=partner.status,
-        complete=complete,
+        complete=is_complete(items),
         checked_on=on,
         items=items,
     )
+
+
+def partner_completeness(
+    session: Session, *, user: User, settings: Settings, partner_id: str, on: date
+) -> Completeness:
+    partner = get_visible_partner(session, user=user, partner_id=partner_id)
+    result = assess_partner(session, user=user, settings=settings, partner=partner, on=on)
+    record_event(
+        session,
+        user=user.sub,
+        action="partner_completeness",
+        target=partner.id,
+        details={
+            "complete": result.complete,
+            "problems": [i.code for i in result.items if i.status not in ("present", "not_required")],
+        },
+    )
+    return result
 
 
 def incomplete_partners(

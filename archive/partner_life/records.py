@@ -11,17 +11,21 @@ OCR'd and searchable like any document) that the record points at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from anyio import to_thread
 from elasticsearch import Elasticsearch
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from archive import documents as document_service
 from archive.audit import AuditWriter, record_event
+from archive.db import session_scope
 from archive.errors import InvalidInput, ServiceUnavailable
+from archive.jobs import JobQueue
 from archive.models import Document, Partner, RelationshipRecord
 from archive.partners import get_changeable_partner, get_visible_partner
 from archive.permissions import (
@@ -33,8 +37,9 @@ from archive.permissions import (
     record_visibility_clause,
     visibility_filter,
 )
-from archive.schemas import RecordHit, RecordOut, RecordSearchResponse
+from archive.schemas import Confidentiality, DocType, RecordHit, RecordOut, RecordSearchResponse
 from archive.search_index import ensure_records_index, is_unavailable, rebuild_alias, records_alias
+from archive.storage import OriginalStore
 
 KIND_LABELS = {
     "visit": "走访",
@@ -187,6 +192,81 @@ def add_record(
     return record
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a record: it becomes one of the partner's documents."""
+
+    filename: str
+    content_type: str | None
+    doc_type: str
+    chunks: AsyncIterator[bytes]
+
+
+async def keep_record(
+    session_factory: sessionmaker[Session],
+    *,
+    es: Elasticsearch,
+    store: OriginalStore,
+    queue: JobQueue,
+    prefix: str,
+    user: User,
+    draft: RecordDraft,
+    today: date,
+    attachment: Attachment | None,
+    max_bytes: int,
+    policy: document_service.IntakePolicy,
+) -> RecordOut:
+    """A record, with its attachment taken in like any upload; both land or neither does.
+
+    The database and the search engine are called from worker threads, never the event loop.
+    """
+
+    def without_attachment() -> RecordOut:
+        with session_scope(session_factory) as session:
+            record = add_record(session, es, prefix=prefix, user=user, draft=draft, today=today)
+            return record_out(user, record, None)
+
+    def check() -> None:
+        with session_scope(session_factory) as session:
+            check_draft(session, user=user, draft=draft, today=today)
+
+    if attachment is None:
+        return await to_thread.run_sync(without_attachment)
+    # Refused before a byte of the file is kept.
+    await to_thread.run_sync(check)
+    kept: list[RecordOut] = []
+
+    def also(session: Session, document: Document) -> None:
+        record = add_record(
+            session, es, prefix=prefix, user=user, draft=draft, today=today, document=document
+        )
+        kept.append(record_out(user, record, document))
+
+    outcome = await document_service.accept_upload(
+        session_factory,
+        store=store,
+        user=user,
+        request=document_service.UploadRequest(
+            partner_id=draft.partner_id,
+            doc_type=DocType(attachment.doc_type),
+            confidentiality=Confidentiality(draft.confidentiality),
+            department=None,
+            title=f"{KIND_LABELS[draft.kind]}记录附件（{draft.occurred_on.isoformat()}）",
+            expires_on=None,
+            filename=attachment.filename,
+            declared_media_type=attachment.content_type,
+        ),
+        chunks=attachment.chunks,
+        max_bytes=max_bytes,
+        policy=policy,
+        also=also,
+    )
+    if not outcome.duplicate:
+        # Committed first: if this enqueue is lost, the worker's sweep still finds the record.
+        queue.enqueue_document(outcome.document.id)
+    return kept[0]
+
+
 def _masked(user: User, text: str | None) -> str | None:
     if text is None or user.roles & UNMASKED_ROLES:
         return text
@@ -218,9 +298,8 @@ def record_out(user: User, record: RelationshipRecord, attachment: Document | No
     )
 
 
-def list_records(session: Session, *, user: User, partner_id: str) -> list[RecordOut]:
+def visible_records(session: Session, *, user: User, partner: Partner) -> list[RecordOut]:
     """The partner's records the caller may see, in the order they happened."""
-    partner = get_visible_partner(session, user=user, partner_id=partner_id)
     records = list(
         session.scalars(
             select(RelationshipRecord)
@@ -239,10 +318,16 @@ def list_records(session: Session, *, user: User, partner_id: str) -> list[Recor
         if attached
         else {}
     )
-    record_event(
-        session, user=user.sub, action="record_list", target=partner.id, details={"count": len(records)}
-    )
     return [record_out(user, record, visible.get(record.document_id or "")) for record in records]
+
+
+def list_records(session: Session, *, user: User, partner_id: str) -> list[RecordOut]:
+    partner = get_visible_partner(session, user=user, partner_id=partner_id)
+    listed = visible_records(session, user=user, partner=partner)
+    record_event(
+        session, user=user.sub, action="record_list", target=partner.id, details={"count": len(listed)}
+    )
+    return listed
 
 
 def search_records(

@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from archive import documents as document_service
 from archive import partners as service
-from archive.db import session_scope
+from archive.documents import IntakePolicy
 from archive.models import Partner
 from archive.partner_life import completeness, records
 from archive.partner_life import status as life
@@ -313,51 +311,24 @@ async def add_record(
         participants=participants,
         confidentiality=confidentiality.value,
     )
-    today = settings.today()
-    prefix = settings.es_index_prefix
-
-    def without_attachment() -> RecordOut:
-        with session_scope(session_factory) as session:
-            record = records.add_record(session, es, prefix=prefix, user=user, draft=draft, today=today)
-            return records.record_out(user, record, None)
-
-    def check() -> None:
-        with session_scope(session_factory) as session:
-            records.check_draft(session, user=user, draft=draft, today=today)
-
-    # The database and the search engine are called from worker threads, never the event loop.
-    if file is None or not file.filename:
-        out = await to_thread.run_sync(without_attachment)
-        return JSONResponse(out.model_dump(mode="json"), status_code=201)
-    # Refused before a byte of the file is kept.
-    await to_thread.run_sync(check)
-    kept: list[RecordOut] = []
-
-    def also(session: Session, document) -> None:  # type: ignore[no-untyped-def]
-        record = records.add_record(
-            session, es, prefix=prefix, user=user, draft=draft, today=today, document=document
-        )
-        kept.append(records.record_out(user, record, document))
-
-    outcome = await document_service.accept_upload(
+    out = await records.keep_record(
         session_factory,
+        es=es,
         store=store,
+        queue=queue,
+        prefix=settings.es_index_prefix,
         user=user,
-        request=document_service.UploadRequest(
-            partner_id=partner_id,
-            doc_type=doc_type,
-            confidentiality=confidentiality,
-            department=None,
-            title=f"{records.KIND_LABELS[kind.value]}记录附件（{record_date.isoformat()}）",
-            expires_on=None,
+        draft=draft,
+        today=settings.today(),
+        attachment=records.Attachment(
             filename=file.filename,
-            declared_media_type=file.content_type,
-        ),
-        chunks=_chunks(file),
+            content_type=file.content_type,
+            doc_type=doc_type.value,
+            chunks=_chunks(file),
+        )
+        if file is not None and file.filename
+        else None,
         max_bytes=settings.max_upload_bytes,
-        policy=document_service.IntakePolicy.from_settings(settings),
-        also=also,
+        policy=IntakePolicy.from_settings(settings),
     )
-    if not outcome.duplicate:
-        queue.enqueue_document(outcome.document.id)
-    return JSONResponse(kept[0].model_dump(mode="json"), status_code=201)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201)

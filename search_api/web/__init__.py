@@ -11,6 +11,7 @@ from search_api.web import (
     check_pages,
     compliance_pages,
     office_pages,
+    partner_life_pages,
     review_pages,
     search_pages,
     upload_pages,
@@ -25,6 +26,7 @@ def install(app: FastAPI) -> None:
     app.include_router(upload_pages.pages)
     app.include_router(upload_pages.json_api)
     app.include_router(office_pages.router)
+    app.include_router(partner_life_pages.router)
     app.include_router(compliance_pages.router)
     app.include_router(review_pages.router)
     app.include_router(check_pages.router)

@@ -18,7 +18,8 @@ from archive.errors import Forbidden, InvalidInput
 from archive.lookup import lookup_license
 from archive.models import Document
 from archive.permissions import document_visibility_clause
-from archive.schemas import PartnerCreate, PartnerKind
+from archive.schemas import PartnerCreate, PartnerKind, PartnerStatus
+from search_api.web import partner_life_pages
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
 from search_api.web.security import check_csrf
 
@@ -37,6 +38,7 @@ def partners_page(
     user: WebUser,
     q: Annotated[str, Query(max_length=200)] = "",
     kind: PartnerKind | None = None,
+    status: PartnerStatus | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     size = 50
@@ -45,6 +47,7 @@ def partners_page(
         user=user,
         q=q or None,
         kind=kind.value if kind else None,
+        status=status.value if status else None,
         offset=(page - 1) * size,
         limit=size,
     )
@@ -59,6 +62,8 @@ def partners_page(
             "page": page,
             "pages": max(1, -(-total // size)),
             "kinds": [k.value for k in PartnerKind],
+            "status": status.value if status else "",
+            "statuses": [s.value for s in PartnerStatus],
         },
     )
 
@@ -99,7 +104,9 @@ def create_partner(
 
 
 @router.get("/partners/{partner_id}", response_class=HTMLResponse)
-def partner_page(request: Request, partner_id: str, session: WebSession, user: WebUser) -> HTMLResponse:
+def partner_page(
+    request: Request, partner_id: str, session: WebSession, settings: WebSettings, user: WebUser
+) -> HTMLResponse:
     partner = partner_service.view_partner(session, user=user, partner_id=partner_id)
     documents = session.scalars(
         select(Document)
@@ -109,7 +116,12 @@ def partner_page(request: Request, partner_id: str, session: WebSession, user: W
     return render(
         request,
         "partner.html",
-        {"partner": partner, "documents": documents, "history": list(reversed(partner.changes))},
+        {
+            "partner": partner,
+            "documents": documents,
+            "history": list(reversed(partner.changes)),
+            **partner_life_pages.page_context(session, user=user, settings=settings, partner=partner),
+        },
     )
 
 

@@ -12,7 +12,7 @@ import pypdfium2 as pdfium
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from PIL import Image, ImageSequence
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from archive import check_reports as check_service
 from archive import documents as document_service
@@ -32,14 +32,19 @@ _PAGED_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/tiff"}
 
 
 def visible_partners(session: WebSession, user: WebUser) -> list[tuple[str, str, str]]:
-    """(id, name, archive_no) of partners the user may see, for choosers."""
+    """(id, name, number) of partners the user may see, for choosers; a pending partner's
+    number is its provisional one."""
     rows = session.execute(
-        select(Partner.id, Partner.name, Partner.archive_no)
+        select(
+            Partner.id,
+            Partner.name,
+            func.coalesce(Partner.archive_no, Partner.provisional_no).label("number"),
+        )
         .where(partner_visibility_clause(user))
         .order_by(Partner.name)
         .limit(1000)
     )
-    return [(row.id, row.name, row.archive_no) for row in rows]
+    return [(row.id, row.name, row.number) for row in rows]
 
 
 @router.get("/search", response_class=HTMLResponse)

@@ -95,7 +95,7 @@ def sign_in(
     page = context.new_page()
     page.goto("/login")
     page.fill("#sub", sub)
-    for role in ("staff", "archivist", "compliance", "admin"):
+    for role in ("staff", "manager", "archivist", "compliance", "admin"):
         page.set_checked(f'input[name="roles"][value="{role}"]', role in roles)
     page.fill("#departments", departments)
     page.select_option("#clearance", clearance)

@@ -36,6 +36,18 @@ def test_upload_search_borrow_and_office_pages(new_context, run_worker, tmp_path
     zhang.click('form[action="/partners"] button[type="submit"]')
     expect(zhang.locator("h1")).to_have_text(PARTNER)
     partner_url = zhang.url
+    # A buyer's registration waits for the department head (建档审批), who approves it in the inbox.
+    expect(zhang.locator("#partner-status")).to_have_text("待审批")
+    assert "GYS-" not in zhang.inner_text(".grid")
+    zhou = sign_in(new_context(), "zhou.min", roles=("manager",), departments="采购部")
+    zhou.goto("/inbox")
+    pending = zhou.locator("#pending-partners tr[data-partner]")
+    expect(pending).to_have_count(1)
+    pending.locator("input[name=comment]").fill("资料齐全，同意建档")
+    pending.locator("button", has_text="批准建档").click()
+    expect(zhou.locator("#pending-partners tr[data-partner]")).to_have_count(0)
+    zhang.reload()
+    expect(zhang.locator("#partner-status")).to_have_text("合作中")
     assert "GYS-" in zhang.inner_text(".grid")
 
     # Upload: the file input and a dropped file, each with its own progress and status.
