@@ -567,3 +567,26 @@ def test_bad_records_are_refused_before_anything_is_kept(tmp_path, settings, cli
                         data={"date": "2026-11-20", "kind": "visit", "summary": "顺路拜访"}), 404)
     assert snapshot(settings, partner["id"]) == before
     assert sorted(p.name for p in settings.originals_dir.rglob("*") if p.is_file()) == originals
+
+
+# -- the index after an upgrade ---------------------------------------------------------------
+
+
+def test_an_index_built_from_the_older_mapping_takes_the_status_field_at_start(es, settings) -> None:
+    """Documents written after the upgrade are not refused by the old strict mapping."""
+    import json
+
+    from archive.search_index import MAPPINGS_DIR, documents_alias, ensure_index, mapping_version_of
+
+    old = json.loads((MAPPINGS_DIR / "documents.v1.json").read_text(encoding="utf-8"))
+    alias = documents_alias(settings.es_index_prefix)
+    index = f"{alias}-v1-initial"
+    es.indices.create(index=index, settings=old["settings"], mappings=old["mappings"],
+                      aliases={alias: {"is_write_index": True}})
+    body = {"document_id": "d1", "partner_status": "suspended", "department": OWN}
+    with pytest.raises(Exception, match="strict_dynamic_mapping_exception"):
+        es.index(index=alias, id="d1", document=body, refresh=True)
+    assert ensure_index(es, prefix=settings.es_index_prefix) == index and mapping_version_of(index) == 1
+    es.index(index=alias, id="d1", document=body, refresh=True)
+    found = es.search(index=alias, query={"term": {"partner_status": "suspended"}}).body["hits"]["total"]["value"]
+    assert found == 1
