@@ -235,7 +235,7 @@ def assess_partners(
                 Document.superseded_by.is_(None),
                 document_visibility_clause(user),
             )
-        ).tuples():
+        ):
             documents[document.partner_id].append(document)
             if awaiting:
                 untrusted.add(document.id)
