@@ -413,6 +413,11 @@ def test_a_confirmed_code_that_collides_or_a_stale_change_is_refused(settings, c
 # -- completeness -------------------------------------------------------------------------
 
 
+# Issued in 2010 (read from its dates), so that the 2015 licence uploaded later replaces it.
+OLD_LICENCE = (f"营业执照\n统一社会信用代码 {CREDIT_CODE}\n法定代表人 林建华\n成立日期 2010年01月05日\n"
+               "登记机关 福州市市场监督管理局\n发照日期 2010年01月05日")
+
+
 def _id_card(name: str) -> str:
     return (f"姓名 {name}\n性别 男  民族 汉\n出生 1985年3月7日\n住址 福建省福州市鼓楼区五四路158号\n"
             f"公民身份号码 {ID_NUMBER}\n中华人民共和国\n居民身份证\n签发机关 福州市公安局鼓楼分局\n"
@@ -436,7 +441,7 @@ def test_completeness_says_what_is_present_missing_expired_or_unreadable(
     assert form["missing_fields"] == ["开户银行", "银行账号"]
 
     past = (date.today() - timedelta(days=10)).isoformat()
-    old = upload(people["office"], text_pdf(tmp_path / "旧营业执照.pdf", [f"营业执照\n统一社会信用代码 {CREDIT_CODE}\n法定代表人 林建华"]),
+    old = upload(people["office"], text_pdf(tmp_path / "旧营业执照.pdf", [OLD_LICENCE]),
                  partner_id=partner["id"], doc_type="business_license", expires_on=past).json()
     upload(people["office"], text_pdf(tmp_path / "身份证.pdf", [_id_card("陈小明")]), partner_id=partner["id"],
            doc_type="id_card")
