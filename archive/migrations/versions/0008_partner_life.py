@@ -4,8 +4,8 @@ changes, suspension proposals, relationship records
 Existing partners are active (they were opened when created); each gets a first step in
 its status history from its creation.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 02:34:48.716975
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import archive.db
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
