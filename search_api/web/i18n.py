@@ -314,6 +314,7 @@ EN: dict[str, str] = {
     "审批意见（驳回时必填）": "Comment (required to reject)",
     "提出人": "Requested by",
     "暂停建议": "Suspension proposals",
+    "建议依据": "Based on",
     "提出时间": "Proposed at",
     "处理意见": "Note",
     "处理意见（不予暂停时必填）": "Note (required to keep cooperating)",

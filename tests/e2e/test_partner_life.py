@@ -22,6 +22,12 @@ ID_CARD = (
 )
 
 
+def _submit(page: Page, selector: str) -> None:
+    """Click a form's button and wait for the page it leads to (which may have the same URL)."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def _register(page: Page, name: str, **fields: str) -> str:
     page.goto("/partners")
     page.click("text=登记客商 >> nth=1")
@@ -70,8 +76,7 @@ def test_partner_life_in_the_browser(new_context, run_worker, tmp_path: Path) ->
         zhang.fill("#r-summary", summary)
         if attachment:
             zhang.set_input_files("#r-file", str(attachment))
-        zhang.click('#add-record button[type="submit"]')
-        zhang.wait_for_url("**#life-records")
+        _submit(zhang, '#add-record button[type="submit"]')
     rows = zhang.locator("#records tr[data-record]")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("投诉")  # in the order they happened
@@ -79,7 +84,7 @@ def test_partner_life_in_the_browser(new_context, run_worker, tmp_path: Path) ->
     zhang.locator("#edit-partner summary").click()
     zhang.fill("#edit-bank_account", "6222 0200 0000 0001")
     zhang.fill("#edit-phone", "0592-5678901")
-    zhang.click('#edit-partner button[type="submit"]')
+    _submit(zhang, '#edit-partner button[type="submit"]')
     expect(zhang.locator(".pending-change")).to_contain_text("6222 0200 0000 0001")
     for period, scores, notes in (("2025年度", ("88", "92", "85"), "交付准时"),
                                   ("2026年度", ("52", "60", "70"), "渗漏问题整改缓慢")):
@@ -88,8 +93,7 @@ def test_partner_life_in_the_browser(new_context, run_worker, tmp_path: Path) ->
         for field, score in zip(("#e-quality", "#e-delivery", "#e-service"), scores, strict=True):
             zhang.fill(field, score)
         zhang.fill("#e-notes", notes)
-        zhang.click('#add-evaluation button[type="submit"]')
-        zhang.wait_for_url("**#life-evaluations")
+        _submit(zhang, '#add-evaluation button[type="submit"]')
     expect(zhang.locator("#evaluations tbody tr")).to_have_count(2)
     # Newest first; only the poor one is marked (and proposes suspension).
     expect(zhang.locator("#evaluations tbody tr").nth(0)).to_contain_text("2026年度")
@@ -98,7 +102,7 @@ def test_partner_life_in_the_browser(new_context, run_worker, tmp_path: Path) ->
     office.locator("#add-rating summary").click()
     office.select_option("#g-rating", "B")
     office.fill("#g-reason", "年度复评：质量问题待整改")
-    office.click('#add-rating button[type="submit"]')
+    _submit(office, '#add-rating button[type="submit"]')
     expect(office.locator("#ratings tbody tr")).to_contain_text("年度复评")
     run_worker()
 
@@ -112,15 +116,18 @@ def test_partner_life_in_the_browser(new_context, run_worker, tmp_path: Path) ->
 
     newcomer = zhou.locator("#pending-partners tr[data-partner]")
     newcomer.locator("input[name=comment]").fill("经营范围相符，同意建档")
-    newcomer.locator("button", has_text="批准建档").click()
+    with zhou.expect_navigation():
+        newcomer.locator("button", has_text="批准建档").click()
     expect(zhou.locator("#pending-partners tr[data-partner]")).to_have_count(0)
     change = zhou.locator("#pending-changes tr[data-change]")
     change.locator("input[name=note]").fill("已电话核实开户许可证")
-    change.locator("button", has_text="确认生效").click()
+    with zhou.expect_navigation():
+        change.locator("button", has_text="确认生效").click()
     expect(zhou.locator("#pending-changes tr[data-change]")).to_have_count(0)
     proposal = zhou.locator("#suspension-proposals tr[data-proposal]")
     proposal.locator("input[name=note]").fill("整改期间暂停下单")
-    proposal.locator("button", has_text="暂停合作").click()
+    with zhou.expect_navigation():
+        proposal.locator("button", has_text="暂停合作").click()
     expect(zhou.locator("#suspension-proposals tr[data-proposal]")).to_have_count(0)
 
     # The partner page: status and its history, completeness, records, evaluations.
@@ -140,7 +147,7 @@ def test_partner_life_in_the_browser(new_context, run_worker, tmp_path: Path) ->
     # She resumes cooperation once the leak is fixed: a reason is required and kept.
     zhou.select_option("#new-status", "active")
     zhou.fill("#status-reason", "整改完成，恢复合作")
-    zhou.click('#status-form button[type="submit"]')
+    _submit(zhou, '#status-form button[type="submit"]')
     expect(zhou.locator("#partner-status")).to_have_text("合作中")
     expect(zhou.locator("#status-history tbody tr").nth(0)).to_contain_text("整改完成，恢复合作")
     # The change history shows both people.
