@@ -130,7 +130,7 @@ def audit_purge(
 @app.command()
 def token(
     sub: Annotated[str, typer.Option(help="user id")],
-    roles: Annotated[str, typer.Option(help="comma-separated: staff,archivist,compliance,admin")],
+    roles: Annotated[str, typer.Option(help="comma-separated: staff,manager,archivist,compliance,admin")],
     clearance: Annotated[str, typer.Option(help="public, internal, secret or confidential")],
     departments: Annotated[str, typer.Option(help="comma-separated departments")] = "",
     ttl: Annotated[str, typer.Option(help="lifetime such as 8h, 30m, 2d")] = "8h",

@@ -283,7 +283,13 @@ def _new_files(
         reference = options.partner or path.relative_to(root).parts[0]
         if reference not in partners:
             partners[reference] = session.scalars(
-                select(Partner).where(or_(Partner.id == reference, Partner.archive_no == reference))
+                select(Partner).where(
+                    or_(
+                        Partner.id == reference,
+                        Partner.archive_no == reference,
+                        Partner.provisional_no == reference,
+                    )
+                )
             ).first()
         partner = partners[reference]
         if partner is None:

@@ -199,6 +199,36 @@ def test_bad_approvals_are_refused_and_change_nothing(tmp_path, settings, client
     assert after[by_buyer["id"]]["row"]["archive_no"] is None
 
 
+def test_a_department_head_token_from_the_command_line_approves(settings, client, people) -> None:
+    from tests.test_resilience import run_cli
+
+    head = run_cli(settings, "token", "--sub", "zhou.min", "--roles", "manager", "--departments", OWN,
+                   "--clearance", "internal").stdout.strip()
+    partner = register(client, people["buyer"], "漳州南山物流有限公司")
+    approved = client.post(f"/api/v1/partners/{partner['id']}/approve", json={"comment": "同意"},
+                           headers={"Authorization": f"Bearer {head}"})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status_history"][-1]["changed_by"] == "zhou.min"
+
+
+def test_a_bulk_import_names_a_pending_partner_by_its_provisional_number(
+    tmp_path, settings, client, people
+) -> None:
+    from archive.schemas import Confidentiality, DocType
+    from ingest.bulk_import import ImportOptions, import_directory
+
+    partner = register(client, people["buyer"], "漳州南山物流有限公司")
+    folder = tmp_path / "import" / partner["provisional_no"] / "contract"
+    folder.mkdir(parents=True)
+    text_pdf(folder / "物流合同.pdf", ["物流服务合同\n甲方委托乙方承运离心水泵至福州仓库。"])
+    report = import_directory(settings, tmp_path / "import", ImportOptions(
+        partner=None, doc_type=DocType.other, confidentiality=Confidentiality.internal, user="chen.dang", jobs=1))
+    assert (report.indexed, report.failed) == (1, [])
+    approved = client.post(f"/api/v1/partners/{partner['id']}/approve", json={}, headers=people["head"].headers)
+    hits = client.get("/api/v1/search", params={"q": "承运"}, headers=people["buyer"].headers).json()["hits"]
+    assert [hit["archive_no"] for hit in hits] == [f"{approved.json()['archive_no']}-0001"]
+
+
 # -- status ----------------------------------------------------------------------------
 
 
