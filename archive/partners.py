@@ -4,6 +4,7 @@ credit-code checks, edits with history, and a second person on the changes fraud
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -19,6 +20,7 @@ from archive.models import (
     PendingPartnerChange,
     RelationshipRecord,
     SupplierEvaluation,
+    SuspensionProposal,
     utcnow,
 )
 from archive.numbering import partner_archive_no, provisional_partner_no
@@ -48,6 +50,15 @@ def _refuse_duplicate_code(session: Session, code: str | None, *, except_id: str
             f" (credit code already on file for partner {existing.id})",
             existing_id=existing.id,
         )
+
+
+def mark_decided(
+    item: PendingPartnerChange | SuspensionProposal, *, status: str, by: str, note: str | None
+) -> datetime:
+    """A change or a proposal decided: how, by whom, when, and what they said."""
+    now = utcnow()
+    item.status, item.decided_by, item.decided_at, item.decision_note = status, by, now, note
+    return now
 
 
 def opens_directly(user: User) -> bool:
@@ -212,9 +223,7 @@ def confirm_change(
         _refuse_duplicate_code(session, change.changes["credit_code"]["new"], except_id=partner.id)
     for field, diff in change.changes.items():
         setattr(partner, field, diff["new"])
-    now = utcnow()
-    change.status, change.decided_by, change.decided_at = "confirmed", user.sub, now
-    change.decision_note = note
+    now = mark_decided(change, status="confirmed", by=user.sub, note=note)
     session.add(
         PartnerChange(
             partner_id=partner.id,
@@ -241,8 +250,7 @@ def reject_change(
     session: Session, *, user: User, partner_id: str, change_id: str, note: str | None
 ) -> PendingPartnerChange:
     change = _pending_change(session, user=user, partner_id=partner_id, change_id=change_id)
-    change.status, change.decided_by, change.decided_at = "rejected", user.sub, utcnow()
-    change.decision_note = note
+    mark_decided(change, status="rejected", by=user.sub, note=note)
     record_event(
         session,
         user=user.sub,

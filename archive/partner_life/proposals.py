@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from archive.audit import record_event
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
-from archive.models import Partner, SuspensionProposal, utcnow
+from archive.models import Partner, SuspensionProposal
 from archive.partner_life.status import change_status
+from archive.partners import mark_decided
 from archive.permissions import PARTNER_EDITOR_ROLES, User, can_change_status, partner_visibility_clause
 
 
@@ -93,8 +94,7 @@ def accept(session: Session, *, user: User, proposal_id: str, note: str | None) 
         reason=reason,
         action="proposal",
     )
-    proposal.status, proposal.decided_by, proposal.decided_at = "accepted", user.sub, utcnow()
-    proposal.decision_note = note
+    mark_decided(proposal, status="accepted", by=user.sub, note=note)
     record_event(
         session,
         user=user.sub,
@@ -111,8 +111,7 @@ def dismiss(session: Session, *, user: User, proposal_id: str, note: str | None)
     if not (note or "").strip():
         raise InvalidInput("不予暂停须说明理由 (dismissing a proposal needs a note)", field="note")
     proposal = _open_proposal(session, user=user, proposal_id=proposal_id)
-    proposal.status, proposal.decided_by, proposal.decided_at = "dismissed", user.sub, utcnow()
-    proposal.decision_note = note
+    mark_decided(proposal, status="dismissed", by=user.sub, note=note)
     record_event(
         session,
         user=user.sub,

@@ -14,7 +14,7 @@ from archive.audit import record_event
 from archive.errors import Conflict, Forbidden, InvalidInput
 from archive.models import Document, Partner, PartnerStatusChange, SuspensionProposal, utcnow
 from archive.numbering import partner_archive_no, renumbered
-from archive.partners import get_changeable_partner, get_visible_partner
+from archive.partners import get_changeable_partner, get_visible_partner, mark_decided
 from archive.permissions import PARTNER_EDITOR_ROLES, User, can_change_status, can_decide_opening
 from archive.settings import Settings
 
@@ -62,8 +62,7 @@ def _close_proposals(session: Session, partner: Partner, *, user: User, why: str
             SuspensionProposal.partner_id == partner.id, SuspensionProposal.status == "pending"
         )
     ):
-        proposal.status, proposal.decided_by, proposal.decided_at = "closed", user.sub, utcnow()
-        proposal.decision_note = why
+        mark_decided(proposal, status="closed", by=user.sub, note=why)
 
 
 def _pending_for_decision(session: Session, *, user: User, partner_id: str) -> Partner:

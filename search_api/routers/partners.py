@@ -193,6 +193,12 @@ def reject_change(
     return PendingChangeOut.model_validate(change)
 
 
+def _status_changed(session: Session, es: EsDep, prefix: str, partner: Partner) -> PartnerDetail:
+    """Before the commit, the partner's documents carry its new status (and numbers) in the index."""
+    reindex_partner_documents(es, session, prefix=prefix, partner_id=partner.id)
+    return partner_detail(session, partner)
+
+
 @router.post("/{partner_id}/approve", response_model=PartnerDetail)
 def approve_partner(
     partner_id: str,
@@ -205,8 +211,7 @@ def approve_partner(
     """建档审批: open the archive (active, with its archive number; its documents renumbered).
     A manager of its department, or an admin; never its creator."""
     partner = life.approve(session, settings=settings, user=user, partner_id=partner_id, comment=data.comment)
-    reindex_partner_documents(es, session, prefix=settings.es_index_prefix, partner_id=partner.id)
-    return partner_detail(session, partner)
+    return _status_changed(session, es, settings.es_index_prefix, partner)
 
 
 @router.post("/{partner_id}/reject", response_model=PartnerDetail)
@@ -220,8 +225,7 @@ def reject_partner(
 ) -> PartnerDetail:
     """Refuse to open the archive; the comment (required) says why."""
     partner = life.reject(session, user=user, partner_id=partner_id, comment=data.comment)
-    reindex_partner_documents(es, session, prefix=settings.es_index_prefix, partner_id=partner.id)
-    return partner_detail(session, partner)
+    return _status_changed(session, es, settings.es_index_prefix, partner)
 
 
 @router.post("/{partner_id}/resubmit", response_model=PartnerDetail)
@@ -235,8 +239,7 @@ def resubmit_partner(
 ) -> PartnerDetail:
     """Send a rejected partner back for approval (those who may change it)."""
     partner = life.resubmit(session, user=user, partner_id=partner_id, comment=data.comment)
-    reindex_partner_documents(es, session, prefix=settings.es_index_prefix, partner_id=partner.id)
-    return partner_detail(session, partner)
+    return _status_changed(session, es, settings.es_index_prefix, partner)
 
 
 @router.post("/{partner_id}/status", response_model=PartnerDetail)
@@ -253,8 +256,7 @@ def change_status(
     partner = life.change_status(
         session, user=user, partner_id=partner_id, status=data.status.value, reason=data.reason
     )
-    reindex_partner_documents(es, session, prefix=settings.es_index_prefix, partner_id=partner.id)
-    return partner_detail(session, partner)
+    return _status_changed(session, es, settings.es_index_prefix, partner)
 
 
 @router.get("/{partner_id}/completeness", response_model=Completeness)

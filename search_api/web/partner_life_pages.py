@@ -136,56 +136,28 @@ def inbox_page(request: Request, session: WebSession, user: WebUser) -> HTMLResp
     )
 
 
-@router.post("/partners/{partner_id}/approve")
-def approve(
+@router.post("/partners/{partner_id}/opening/{decision}")
+def decide_opening(
     request: Request,
     partner_id: str,
+    decision: str,
     session: WebSession,
     settings: WebSettings,
     user: WebUser,
     csrf_token: Csrf,
     comment: Annotated[str, Form(max_length=1000)] = "",
 ) -> RedirectResponse:
+    """建档审批 from the inbox or the partner page: approve, reject, or resubmit a rejected one."""
     check_csrf(request, csrf_token)
-    partner = life.approve(
-        session, settings=settings, user=user, partner_id=partner_id, comment=comment.strip() or None
-    )
-    reindex_partner_documents(
-        request.app.state.es, session, prefix=settings.es_index_prefix, partner_id=partner.id
-    )
-    return _back(request, f"/partners/{partner.id}")
-
-
-@router.post("/partners/{partner_id}/reject")
-def reject(
-    request: Request,
-    partner_id: str,
-    session: WebSession,
-    settings: WebSettings,
-    user: WebUser,
-    csrf_token: Csrf,
-    comment: Annotated[str, Form(max_length=1000)] = "",
-) -> RedirectResponse:
-    check_csrf(request, csrf_token)
-    partner = life.reject(session, user=user, partner_id=partner_id, comment=comment.strip() or None)
-    reindex_partner_documents(
-        request.app.state.es, session, prefix=settings.es_index_prefix, partner_id=partner.id
-    )
-    return _back(request, f"/partners/{partner.id}")
-
-
-@router.post("/partners/{partner_id}/resubmit")
-def resubmit(
-    request: Request,
-    partner_id: str,
-    session: WebSession,
-    settings: WebSettings,
-    user: WebUser,
-    csrf_token: Csrf,
-    comment: Annotated[str, Form(max_length=1000)] = "",
-) -> RedirectResponse:
-    check_csrf(request, csrf_token)
-    partner = life.resubmit(session, user=user, partner_id=partner_id, comment=comment.strip() or None)
+    said = comment.strip() or None
+    if decision == "approve":
+        partner = life.approve(session, settings=settings, user=user, partner_id=partner_id, comment=said)
+    elif decision == "reject":
+        partner = life.reject(session, user=user, partner_id=partner_id, comment=said)
+    elif decision == "resubmit":
+        partner = life.resubmit(session, user=user, partner_id=partner_id, comment=said)
+    else:
+        raise InvalidInput(f"未知操作 (unknown action): {decision}")
     reindex_partner_documents(
         request.app.state.es, session, prefix=settings.es_index_prefix, partner_id=partner.id
     )
