@@ -7,6 +7,7 @@ record's status and lease say who works on it, so a lost or repeated message is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,6 +20,16 @@ PROCESS_DOCUMENT = "process_document"
 REQUEUE_ABANDONED = "requeue_abandoned"
 NOTIFY_EXPIRING = "notify_expiring"
 RECHECK_STORAGE = "recheck_storage"
+
+
+def at_local_hour(hour: int) -> Callable[[datetime], bool]:
+    """Due at minute 0 of `hour` on the server's clock (its TZ); the consumer asks in UTC."""
+
+    def due(utc_now: datetime) -> bool:
+        local = utc_now.replace(tzinfo=UTC).astimezone()
+        return (local.hour, local.minute) == (hour, 0)
+
+    return due
 
 
 class TransientError(Exception):
@@ -46,6 +57,10 @@ class JobQueue:
             self._run_process_document
         )
         self.huey.periodic_task(crontab(minute="*"), name=REQUEUE_ABANDONED)(self._run_requeue_abandoned)
+        # The daily expiry notice; it was declared and handled but never scheduled.
+        self.huey.periodic_task(at_local_hour(settings.notify_hour), name=NOTIFY_EXPIRING)(
+            self._run_notify_expiring
+        )
         # The daily share of the periodic 四性检测 in storage (all documents within RECHECK_DAYS).
         self.huey.periodic_task(crontab(minute="0", hour=str(settings.recheck_hour)), name=RECHECK_STORAGE)(
             self._run_recheck_storage

@@ -14,6 +14,8 @@ from aiosmtpd.controller import Controller
 
 from archive.compliance import send_expiry_notices
 from archive.db import make_engine, make_session_factory, session_scope
+from archive.jobs import NOTIFY_EXPIRING, JobQueue
+from ingest.worker import attach, build_context
 from tests.conftest import _free_port
 from tests.samples import CONTRACT_TEXT, CREDIT_CODE, LICENCE_TEXT, scan_image, text_pdf
 
@@ -279,6 +281,38 @@ def test_each_department_is_notified_once_by_webhook_and_email(
     assert lines == [
         f"- {document['archive_no']} 厦门鹭岛机电设备有限公司《危险化学品经营许可证》 {document['expires_on']} 即将到期"
     ]
+
+
+def test_the_worker_sends_the_daily_notice_at_notify_hour(
+    tmp_path, settings, upload, run_worker, people, create_partner
+) -> None:
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    expires = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+    document_id = _upload_expiring(upload, people["buyer"], partner, tmp_path, "危险化学品经营许可证", expires)
+    run_worker()
+    _Webhook.received = []
+    server = HTTPServer(("127.0.0.1", _free_port()), _Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    configured = settings.model_copy(
+        update={"notify_hour": 7, "notify_webhooks": {"*": f"http://127.0.0.1:{server.server_port}/hook"}}
+    )
+    queue = JobQueue(configured)
+    attach(queue, build_context(configured), configured)
+
+    def due_at(local: datetime) -> list:  # type: ignore[type-arg]
+        # What the worker's consumer starts at that minute (it reads the clock in UTC).
+        return [task for task in queue.huey.read_periodic(local.astimezone(UTC).replace(tzinfo=None))
+                if task.name == NOTIFY_EXPIRING]
+
+    seven = datetime.now().astimezone().replace(hour=7, minute=0, second=0, microsecond=0)
+    for other in (seven - timedelta(hours=1), seven + timedelta(minutes=1), seven + timedelta(hours=1)):
+        assert due_at(other) == [], other
+    (notice,) = due_at(seven)
+    try:
+        queue.huey.execute(notice)
+    finally:
+        server.shutdown()
+    assert [[d["id"] for d in hook["documents"]] for hook in _Webhook.received] == [[document_id]]
 
 
 def test_id_numbers_in_fields_are_masked_for_staff(
