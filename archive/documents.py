@@ -23,7 +23,7 @@ from archive.filetypes import identify_upload
 from archive.metrics import UPLOADS
 from archive.models import AccessGrant, Document
 from archive.numbering import document_archive_no
-from archive.permissions import User, can_view_document
+from archive.permissions import CONFIDENTIALITY_RANK, User, can_view_document
 from archive.review import correct_fields
 from archive.schemas import Confidentiality, DocType, DocumentUpdate
 from archive.search_index import reindex_documents
@@ -136,10 +136,23 @@ async def accept_upload(
 
 
 def upload_department(session_factory: sessionmaker[Session], *, user: User, request: UploadRequest) -> str:
-    """The department the upload will belong to; refuses an unknown or hidden partner."""
+    """The department the upload will belong to; refuses an unknown or hidden partner, a
+    department that is neither the uploader's nor the partner's, and a level above the
+    uploader's clearance (a file its uploader could not open again)."""
     with session_scope(session_factory) as session:
         partner = _partner_for_upload(session, user=user, partner_id=request.partner_id)
-        return request.department or partner.department
+        department = request.department or partner.department
+    if CONFIDENTIALITY_RANK[request.confidentiality.value] > user.clearance_rank:
+        raise Forbidden(
+            f"不能上传高于本人密级的文档：{request.confidentiality.value}"
+            f" (confidentiality above your clearance {user.clearance})"
+        )
+    if not user.sees_all_departments and department not in {*user.departments, partner.department}:
+        raise Forbidden(
+            f"只能上传到本部门或客商所属部门，不能上传到{department}"
+            f" (a document goes to your department or the partner's, not {department})"
+        )
+    return department
 
 
 def record_upload(

@@ -153,3 +153,79 @@ def test_path_traversal_in_the_file_name_is_neutralised(tmp_path, client, upload
     response = upload(buyer, pdf, partner_id=supplier["id"], filename="../../etc/采购合同.pdf")
     document = client.get(f"/api/v1/documents/{response.json()['id']}", headers=buyer.headers).json()
     assert document["original_filename"] == "采购合同.pdf"
+
+
+def test_who_may_file_to_which_partner_department_and_level(
+    tmp_path, settings, client, upload, make_caller, create_partner
+) -> None:
+    purchasing = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    sales = create_partner("泉州海丝贸易有限公司", "销售部", kind="customer")
+    buyer = make_caller("zhang.wei", departments="采购部", clearance="internal")
+    seller = make_caller("li.na", departments="销售部", clearance="internal")
+    office = make_caller("chen.dang", roles="archivist", clearance="secret")
+    pages = iter(range(100))
+
+    def send(caller, partner, **form):  # type: ignore[no-untyped-def]
+        pdf = text_pdf(tmp_path / "合同.pdf", [f"{CONTRACT_TEXT}\n附件第{next(pages)}号"])  # new bytes each time
+        return upload(caller, pdf, partner_id=partner["id"], **form)
+
+    def filed(response, department: str, level: str = "internal") -> None:  # type: ignore[no-untyped-def]
+        assert response.status_code == 202, response.text
+        document = client.get(f"/api/v1/documents/{response.json()['id']}", headers=office.headers).json()
+        assert (document["department"], document["confidentiality"]) == (department, level)
+
+    # A partner the caller cannot see is as absent as one that does not exist.
+    hidden, unknown = send(buyer, sales), send(buyer, {"id": "0" * 32})
+    assert (hidden.status_code, unknown.status_code) == (422, 422)
+    assert hidden.json()["detail"].replace(sales["id"], "ID") == unknown.json()["detail"].replace("0" * 32, "ID")
+    # Into the partner's department by default, or the caller's own; never a third one.
+    filed(send(buyer, purchasing), "采购部")
+    _refused(send(buyer, purchasing, department="财务部"), 403, "财务部")
+    # Up to the caller's own clearance.
+    filed(send(buyer, purchasing, confidentiality="public"), "采购部", "public")
+    _refused(send(buyer, purchasing, confidentiality="secret"), 403, "secret")
+    # Someone who sees the partner through one public document files to its department or theirs.
+    filed(send(office, purchasing, confidentiality="public"), "采购部", "public")
+    filed(send(seller, purchasing), "采购部")
+    filed(send(seller, purchasing, department="销售部"), "销售部")
+    _refused(send(seller, purchasing, department="财务部"), 403)
+    # The archive office files anywhere, within its clearance.
+    filed(send(office, sales, department="财务部", confidentiality="secret"), "财务部", "secret")
+    _refused(send(office, sales, confidentiality="confidential"), 403, "confidential")
+    assert _kept(settings)[0] == 6
+    assert len(_kept(settings)[1]) == 6  # nothing of a refused upload stayed
+
+
+def test_the_same_bytes_for_another_partner_are_a_document_of_its_own(
+    tmp_path, settings, client, upload, run_worker, make_caller, create_partner
+) -> None:
+    first = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    second = create_partner("福州榕城包装材料有限公司", "采购部")
+    office = make_caller("chen.dang", roles="archivist", clearance="confidential")
+    leader = make_caller("lin.zong", roles="admin", clearance="confidential")
+    pdf = text_pdf(tmp_path / "三方合同.pdf", [CONTRACT_TEXT])
+    a = upload(office, pdf, partner_id=first["id"])
+    b = upload(office, pdf, partner_id=second["id"])
+    assert (a.status_code, b.status_code) == (202, 202)
+    assert a.json()["id"] != b.json()["id"]
+    assert run_worker() == 2
+    documents = [client.get(f"/api/v1/documents/{r.json()['id']}", headers=office.headers).json() for r in (a, b)]
+    assert [d["partner_id"] for d in documents] == [first["id"], second["id"]]
+    assert documents[0]["sha256"] == documents[1]["sha256"]
+    assert [d["status"] for d in documents] == ["indexed", "indexed"]
+    assert _kept(settings)[1] == [settings.originals_dir / documents[0]["sha256"][:2] / documents[0]["sha256"][2:4] / documents[0]["sha256"]]
+    for partner, response in ((first, a), (second, b)):
+        found = client.get("/api/v1/search", params={"q": "离心水泵", "partner_id": partner["id"]}, headers=office.headers)
+        assert [hit["id"] for hit in found.json()["hits"]] == [response.json()["id"]]
+
+    # Destroying one partner's copy leaves the other's bytes in place.
+    request = client.post(
+        "/api/v1/destruction-requests",
+        json={"document_ids": [a.json()["id"]], "reason": "重复归档", "appraisal_note": "另一客商档案中保留"},
+        headers=office.headers,
+    ).json()["id"]
+    assert client.post(f"/api/v1/destruction-requests/{request}/approve", headers=leader.headers).status_code == 200
+    assert client.post(f"/api/v1/destruction-requests/{request}/execute", headers=office.headers).status_code == 200
+    assert client.get(f"/api/v1/documents/{a.json()['id']}", headers=office.headers).status_code == 404
+    kept = client.get(f"/api/v1/documents/{b.json()['id']}/content", headers=office.headers)
+    assert kept.status_code == 200 and kept.content == pdf.read_bytes()
