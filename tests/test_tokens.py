@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 
 from archive.settings import DEVELOPMENT_SECRET, Settings
@@ -87,3 +92,78 @@ def test_production_refuses_weak_or_default_secrets(secret) -> None:
 def test_production_starts_with_a_strong_secret() -> None:
     settings = Settings(environment="production", jwt_secret="q7J2vR9xLmP4tW8nZ3bK6yH1sD5fG0aC")
     assert settings.environment == "production"
+
+
+class _Jwks:
+    """A company SSO's key set on a loopback port: one RSA key, published under kid "k1"."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        body = json.dumps({"keys": [{**public, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the handler's API
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks"
+
+
+@pytest.fixture
+def sso():  # type: ignore[no-untyped-def]
+    keys = _Jwks()
+    thread = threading.Thread(target=keys.server.serve_forever, daemon=True)
+    thread.start()
+    yield keys
+    keys.server.shutdown()
+
+
+ISSUER, AUDIENCE = "https://sso.minjiang-scm.cn", "partner-archive"
+
+
+def _rs256(key, *, kid: str = "k1", **overrides: object) -> str:  # type: ignore[no-untyped-def]
+    claims = {**GOOD_CLAIMS, "iss": ISSUER, "aud": AUDIENCE, "exp": datetime.now(UTC) + timedelta(hours=1)}
+    return jwt.encode({**claims, **overrides}, key, algorithm="RS256", headers={"kid": kid})
+
+
+def test_rs256_tokens_through_jwks_url_hold_only_with_the_right_audience_issuer_and_key(settings, sso) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    configured = settings.model_copy(update={"jwks_url": sso.url, "jwt_audience": AUDIENCE, "jwt_issuer": ISSUER})
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = sso.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    cases = {
+        "wrong audience": (_rs256(sso.key, aud="another-service"), "Audience doesn't match"),
+        "wrong issuer": (_rs256(sso.key, iss="https://sso.evil.example"), "Invalid issuer"),
+        "wrong key": (_rs256(stranger), "Signature verification failed"),
+        "unknown key id": (_rs256(stranger, kid="k2"), "Unable to find a signing key"),
+        "expired": (_rs256(sso.key, exp=datetime.now(UTC) - timedelta(seconds=10)), "过期"),
+        "the service's own HS256": (_token(GOOD_CLAIMS), "令牌无效"),
+    }
+    with TestClient(create_app(configured), raise_server_exceptions=False) as client:
+        good = client.get("/api/v1/search", headers={"Authorization": f"Bearer {_rs256(sso.key)}"})
+        assert good.status_code == 200, good.text
+        for case, (token, why) in cases.items():
+            refused = client.get("/api/v1/search", headers={"Authorization": f"Bearer {token}"})
+            assert (refused.status_code, why in refused.json()["detail"]) == (401, True), (case, refused.text)
+        # The public key used as an HS256 secret (algorithm confusion) is no key at all.
+        header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "kid": "k1"}).encode()).rstrip(b"=")
+        claims = {**GOOD_CLAIMS, "iss": ISSUER, "aud": AUDIENCE, "exp": int(datetime.now(UTC).timestamp()) + 600}
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+        signature = hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()
+        confused = b".".join([header, body, base64.urlsafe_b64encode(signature).rstrip(b"=")]).decode()
+        refused = client.get("/api/v1/search", headers={"Authorization": f"Bearer {confused}"})
+        assert refused.status_code == 401 and "The specified alg value is not allowed" in refused.json()["detail"]

@@ -448,3 +448,45 @@ def test_a_search_that_gives_up_waiting_for_the_log_does_not_stall_the_next(sett
     search("离心水泵")
     assert outcomes["离心水泵"] is None and writing.is_set()
     engine.dispose()
+
+
+ID_CARD = "姓名 林建华\n性别 男 民族 汉\n出生 1985年6月12日\n住址 福建省福州市鼓楼区五四路158号\n公民身份号码 350102198506123011"
+
+
+def test_a_borrower_sees_id_numbers_unmasked_and_downloads_until_the_return(
+    tmp_path, client, upload, run_worker, make_caller, create_partner
+) -> None:
+    import pypdfium2 as pdfium
+
+    partner = create_partner("福州榕城包装材料有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    seller = make_caller("li.na", departments="销售部")
+    archivist = make_caller("chen.dang", roles="archivist", clearance="confidential")
+    card = text_pdf(tmp_path / "法人身份证.pdf", [ID_CARD])
+    document_id = upload(buyer, card, partner_id=partner["id"], doc_type="id_card").json()["id"]
+    run_worker()
+
+    def seen_by(caller) -> tuple[str | None, str | None]:  # type: ignore[no-untyped-def]
+        document = client.get(f"/api/v1/documents/{document_id}", headers=caller.headers)
+        hits = client.get("/api/v1/search", params={"q": "公民身份号码"}, headers=caller.headers).json()["hits"]
+        field = document.json()["fields"]["id_number"] if document.status_code == 200 else None
+        return field, " ".join(hits[0]["highlights"]) if hits else None
+
+    assert seen_by(seller) == (None, None)
+    assert client.get(f"/api/v1/documents/{document_id}/content", headers=seller.headers).status_code == 404
+    loan = _post(client, seller, "/api/v1/borrow-requests", {"document_ids": [document_id], "reason": "核对法人身份", "days": 3})
+    assert _post(client, archivist, f"/api/v1/borrow-requests/{loan.json()['id']}/approve").status_code == 200
+
+    field, highlighted = seen_by(seller)
+    assert field == "350102198506123011" and "350102198506123011" in (highlighted or "")
+    field, highlighted = seen_by(buyer)  # the department's staff, without a loan: masked as before
+    assert field == "350102********3011" and "350102********3011" in (highlighted or "")
+    download = client.get(f"/api/v1/documents/{document_id}/content", headers=seller.headers)
+    assert download.status_code == 200 and download.headers["content-disposition"].startswith("attachment;")
+    copy = pdfium.PdfDocument(download.content)
+    assert "350102198506123011" in copy[0].get_textpage().get_text_range()  # the borrower's copy, whole
+    copy.close()
+
+    assert _post(client, seller, f"/api/v1/borrow-requests/{loan.json()['id']}/return").status_code == 200
+    assert seen_by(seller) == (None, None)
+    assert client.get(f"/api/v1/documents/{document_id}/content", headers=seller.headers).status_code == 404
