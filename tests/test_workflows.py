@@ -490,3 +490,69 @@ def test_a_borrower_sees_id_numbers_unmasked_and_downloads_until_the_return(
     assert _post(client, seller, f"/api/v1/borrow-requests/{loan.json()['id']}/return").status_code == 200
     assert seen_by(seller) == (None, None)
     assert client.get(f"/api/v1/documents/{document_id}/content", headers=seller.headers).status_code == 404
+
+
+def test_the_audit_log_filters_by_time_target_and_action_and_pages(
+    client, office, make_caller, create_partner
+) -> None:
+    from tests.samples import CREDIT_CODE
+
+    _partner, document_id, people = office
+    seller, archivist, leader = people["seller"], people["archivist"], people["leader"]
+    coded = create_partner("厦门鹭岛机电设备有限公司", "采购部", credit_code=CREDIT_CODE)
+    assert client.get("/api/v1/lookup", params={"license_no": CREDIT_CODE}, headers=people["buyer"].headers).status_code == 200
+
+    def loan() -> str:
+        body = {"document_ids": [document_id], "reason": "核对合同金额", "days": 3}
+        return _post(client, seller, "/api/v1/borrow-requests", body).json()["id"]
+
+    refused = loan()
+    _post(client, archivist, f"/api/v1/borrow-requests/{refused}/reject", {"note": "请说明用途"})
+    granted = loan()
+    _post(client, archivist, f"/api/v1/borrow-requests/{granted}/approve")
+    _post(client, seller, f"/api/v1/borrow-requests/{granted}/return")
+    destruction = _post(
+        client, archivist, "/api/v1/destruction-requests", {"document_ids": [document_id], "reason": "重复归档"}
+    ).json()["id"]
+    _post(client, leader, f"/api/v1/destruction-requests/{destruction}/approve")
+    assert _post(client, archivist, f"/api/v1/destruction-requests/{destruction}/execute").status_code == 200
+
+    reader = people["archivist2"]
+
+    def audit(**params: object) -> list[dict]:
+        response = client.get("/api/v1/audit", params=params, headers=reader.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def steps(entries: list[dict]) -> list[tuple[str, str]]:
+        return [(entry["action"], entry["user"]) for entry in entries]
+
+    (lookup,) = audit(action="lookup")
+    assert (lookup["user"], lookup["target"], lookup["details"]["license_no"]) == ("zhang.wei", coded["id"], CREDIT_CODE)
+    assert steps(audit(target=refused)) == [("borrow_reject", "chen.dang"), ("borrow_request", "li.na")]
+    assert audit(target=refused)[0]["details"]["note"] == "请说明用途"
+    assert steps(audit(target=granted)) == [
+        ("borrow_return", "li.na"), ("borrow_approve", "chen.dang"), ("borrow_request", "li.na"),
+    ]
+    executed, approved, requested = audit(target=destruction)
+    assert steps([executed, approved, requested]) == [
+        ("destruction_execute", "chen.dang"), ("destruction_approve", "lin.zong"), ("destruction_request", "chen.dang"),
+    ]
+    assert [d["id"] for d in executed["details"]["documents"]] == [document_id]
+
+    # since is inclusive, until exclusive: the window from the granted loan's approval to its return.
+    window = audit(target=granted)
+    since, until = window[1]["at"], window[0]["at"]
+    between = audit(since=since, until=until)
+    assert steps(between) == [("borrow_approve", "chen.dang")]
+    assert all(since <= entry["at"] < until for entry in between)
+    assert audit(since=executed["at"], action="destruction_execute") == [executed]
+    assert audit(until=requested["at"], action="destruction_request") == []
+
+    # Pages are consecutive slices of the newest-first list.
+    everything = audit(user="li.na")
+    assert steps(everything) == [("borrow_return", "li.na"), ("borrow_request", "li.na"), ("borrow_request", "li.na")]
+    pages = [audit(user="li.na", size=2, page=n) for n in (1, 2, 3)]
+    assert [[entry["seq"] for entry in page] for page in pages] == [
+        [entry["seq"] for entry in everything[:2]], [everything[2]["seq"]], [],
+    ]
