@@ -160,3 +160,25 @@ def test_damaged_files_end_failed_with_a_reason_and_can_be_retried(
     assert run_worker() == 1
     again = client.get(f"/api/v1/documents/{document_id}", headers=buyer.headers).json()
     assert again["status"] == "failed"
+
+
+def test_a_retried_document_is_read_again_and_reaches_indexed(
+    tmp_path, client, upload, run_worker, buyer, make_caller, create_partner, monkeypatch
+) -> None:
+    partner = create_partner("福州榕城包装材料有限公司", "采购部")
+    scan = scan_image(tmp_path / "授权委托书.png", "授权委托书\n兹委托陈晓燕办理开户手续", page_inches=(8.27, 1.5))
+    document_id = upload(buyer, scan, partner_id=partner["id"], doc_type="authorization").json()["id"]
+    with monkeypatch.context() as machine:
+        machine.setenv("PATH", "/nonexistent")  # the worker's machine has lost Tesseract
+        assert run_worker() == 1
+    failed = client.get(f"/api/v1/documents/{document_id}", headers=buyer.headers).json()
+    assert (failed["status"], failed["error_reason"]) == ("failed", "ocr_failed")
+
+    archivist = make_caller("archive.office", roles="archivist", clearance="confidential")
+    retried = client.post(f"/api/v1/documents/{document_id}/retry", headers=archivist.headers)
+    assert (retried.status_code, retried.json()["status"]) == (202, "queued")
+    assert run_worker() == 1
+    document = client.get(f"/api/v1/documents/{document_id}", headers=buyer.headers).json()
+    assert (document["status"], document["error"], document["error_reason"]) == ("indexed", None, None)
+    assert (document["pages"], document["ocr_pages"]) == (1, 1)
+    assert [h["id"] for h in _search(client, buyer, q="开户手续")["hits"]] == [document_id]
