@@ -37,7 +37,7 @@ from archive.models import Document
 from archive.search_index import documents_alias, ensure_index
 from archive.settings import Settings
 from tests.conftest import RUN_ID, _free_port
-from tests.engines import postgres_url, redis_url  # noqa: F401 (fixtures)
+from tests.engines import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401 (fixtures)
 from tests.reliability.processes import wait_for
 from tests.samples import scan_image, text_pdf
 

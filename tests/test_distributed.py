@@ -15,7 +15,7 @@ from archive.migrate import upgrade_database
 from archive.models import AuditEntry
 from ingest.worker import attach, build_context
 from search_api.app import create_app
-from tests.engines import postgres_url, redis_url  # noqa: F401 (fixtures)
+from tests.engines import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401 (fixtures)
 from tests.samples import CONTRACT_TEXT, docx_file, text_pdf
 
 
@@ -64,3 +64,35 @@ def test_postgres_and_redis_run_the_same_service(
         actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert actions == ["partner_create", "upload", "upload", "view", "view", "search", "view"]
     assert report.intact and report.entries == len(actions)
+
+
+def test_healthz_is_503_naming_the_database_or_the_queue_while_it_is_down(
+    settings, postgres_server, redis_server  # noqa: F811 (the fixtures imported above)
+) -> None:
+    scaled = settings.model_copy(update={"database_url": postgres_server.url, "queue_url": redis_server.url})
+    upgrade_database(scaled.resolved_database_url)
+    with TestClient(create_app(scaled), raise_server_exceptions=False) as client:
+
+        def health() -> tuple[int, dict[str, str]]:
+            response = client.get("/api/v1/healthz")
+            return response.status_code, response.json()["checks"]
+
+        everything = {"database": "ok", "elasticsearch": "ok", "queue": "ok"}
+        assert health() == (200, everything)
+        redis_server.stop()
+        try:
+            status, checks = health()
+        finally:
+            redis_server.start()
+        assert (status, checks["database"], checks["elasticsearch"]) == (503, "ok", "ok")
+        assert checks["queue"].startswith("down: ")
+        assert health() == (200, everything)
+
+        postgres_server.stop()
+        try:
+            status, checks = health()
+        finally:
+            postgres_server.start()
+        assert (status, checks["queue"], checks["elasticsearch"]) == (503, "ok", "ok")
+        assert checks["database"].startswith("down: ")
+        assert health() == (200, everything)
