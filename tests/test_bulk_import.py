@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from archive.db import make_engine, make_session_factory
@@ -83,3 +84,102 @@ def test_the_import_leaves_the_index_refreshing_and_refuses_without_a_search_eng
     # Periodic refresh was off during the import; the index's own setting is back.
     index_settings = es.indices.get_settings(index=documents_alias(settings.es_index_prefix)).body
     assert all("refresh_interval" not in body["settings"]["index"] for body in index_settings.values())
+
+
+def test_the_import_command_reads_partners_and_types_from_the_directories(
+    tmp_path, settings, client, make_caller, create_partner
+) -> None:
+    from tests.test_resilience import run_cli
+
+    minjiang = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    haisi = create_partner("泉州海丝贸易有限公司", "销售部", kind="customer")
+    archive = tmp_path / "archive"
+    # DIR/<partner, by archive number or id>/<type>/files, and files straight under a partner.
+    (archive / minjiang["archive_no"] / "contract").mkdir(parents=True)
+    (archive / haisi["id"]).mkdir(parents=True)
+    samples.text_pdf(archive / minjiang["archive_no"] / "contract" / "采购合同.pdf", [samples.CONTRACT_TEXT])
+    samples.docx_file(archive / haisi["id"] / "来往函件.docx", ["来往函件", "关于年度销售返利的函，请贵司核对。"])
+    (archive / haisi["id"] / "说明.txt").write_text("不是档案文件", encoding="utf-8")
+
+    result = run_cli(settings, "import", str(archive), "--doc-type", "other", "--user", "chen.dang", "--jobs", "1")
+    assert "imported 2 documents (2 pages, 0 by OCR)" in result.stdout
+    assert "0 duplicates, 1 skipped, 0 failed" in result.stdout
+    assert f"skipped {haisi['id']}/说明.txt" in result.stderr
+
+    office = make_caller("archive.office", roles="archivist", clearance="confidential")
+    found = {
+        hit["title"]: hit
+        for q in ("离心水泵", "销售返利")
+        for hit in client.get("/api/v1/search", params={"q": q}, headers=office.headers).json()["hits"]
+    }
+    assert {title: (hit["partner_id"], hit["doc_type"], hit["department"]) for title, hit in found.items()} == {
+        "采购合同": (minjiang["id"], "contract", "采购部"),
+        "来往函件": (haisi["id"], "other", "销售部"),
+    }
+    document = client.get(f"/api/v1/documents/{found['采购合同']['id']}", headers=office.headers).json()
+    assert (document["status"], document["uploaded_by"]) == ("indexed", "chen.dang")
+
+
+@pytest.mark.filterwarnings("ignore::elasticsearch.exceptions.GeneralAvailabilityWarning")  # the task list
+def test_an_interrupted_import_is_finished_by_a_worker(tmp_path, settings, es, client, make_caller, create_partner) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from archive.search_index import documents_alias
+    from tests.reliability.processes import service_env, wait_for, worker_process
+
+    partner = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for n in range(3):
+        samples.text_pdf(archive / f"采购合同{n}.pdf", [f"{samples.CONTRACT_TEXT}\n补充条款第{n}条"])
+    alias = documents_alias(settings.es_index_prefix)
+    (index,) = es.indices.get_alias(name=alias)
+    # The engine holds the import's bulk write (a replica this single node cannot host), so the
+    # import is killed with every file recorded, leased to it and its text kept, none indexed.
+    es.indices.put_settings(index=index, settings={"number_of_replicas": 1, "write.wait_for_active_shards": "all"})
+    env = service_env(settings, PARTNER_ARCHIVE_LEASE_SECONDS="3", PARTNER_ARCHIVE_ES_REQUEST_TIMEOUT="300")
+    command = [str(Path(sys.executable).with_name("partner-archive")), "import", str(archive),
+               "--partner", partner["id"], "--doc-type", "contract", "--jobs", "1"]
+    try:
+        with (tmp_path / "import.log").open("wb") as log:
+            importer = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
+
+        def bulk_write_held() -> bool:
+            tasks = es.tasks.list(actions="indices:data/write/bulk*", detailed=True).body
+            return any(f"[{index}]" in task.get("description", "")
+                       for node in tasks["nodes"].values() for task in node["tasks"].values())
+
+        wait_for(bulk_write_held, timeout=180, what="the import's bulk write")
+        os.killpg(importer.pid, signal.SIGKILL)
+        importer.wait(timeout=30)
+        documents = _documents(settings)
+        assert [(d.status, d.pages, d.uploaded_by) for d in documents] == [("processing", 1, "import")] * 3
+    finally:
+        es.indices.put_settings(index=index, settings={"number_of_replicas": 0, "write.wait_for_active_shards": None})
+
+    leased = settings.model_copy(update={"lease_seconds": 3})
+    lease_ends = max(d.lease_expires_at for d in documents)
+    time.sleep(max(0.0, (lease_ends - datetime.now(UTC)).total_seconds()) + 0.5)
+    with worker_process(leased, tmp_path / "worker.log"):
+        wait_for(lambda: all(d.status == "indexed" for d in _documents(settings)), timeout=300,
+                 what="the worker to finish the import")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    found = client.get("/api/v1/search", params={"q": "补充条款"}, headers=buyer.headers).json()
+    assert sorted(hit["title"] for hit in found["hits"]) == ["采购合同0", "采购合同1", "采购合同2"]
+    es.indices.refresh(index=alias)
+    assert es.count(index=alias)["count"] == 3
+
+
+def _documents(settings) -> list[Document]:  # type: ignore[no-untyped-def]
+    engine = make_engine(settings.resolved_database_url)
+    with make_session_factory(engine)() as session:
+        documents = list(session.scalars(select(Document).order_by(Document.original_filename)))
+        session.expunge_all()
+    engine.dispose()
+    return documents
