@@ -139,11 +139,20 @@ def api_sender(url: str, data_dir: Path):  # type: ignore[no-untyped-def]
     return send
 
 
+# Arguments of `es.search` that the client sends in the URL, not in the body.
+_URL_PARAMETERS = ("allow_partial_search_results",)
+
+
 def direct_sender(es_url: str, alias: str, bodies: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
-    encoded = [json.dumps(body, ensure_ascii=False).encode() for body in bodies]
+    requests = []
+    for body in bodies:
+        in_body = {key: value for key, value in body.items() if key not in _URL_PARAMETERS}
+        in_url = {key: json.dumps(body[key]) for key in _URL_PARAMETERS if key in body}
+        requests.append((json.dumps(in_body, ensure_ascii=False).encode(), in_url))
 
     def send(http: httpx.Client, n: int) -> None:
-        response = http.post(f"{es_url}/{alias}/_search", content=encoded[n % len(encoded)],
+        content, params = requests[n % len(requests)]
+        response = http.post(f"{es_url}/{alias}/_search", content=content, params=params,
                              headers={"Content-Type": "application/json"})
         response.raise_for_status()
 
