@@ -76,7 +76,11 @@ def authenticate(settings: Settings, token: str) -> User:
 
 def resolve_user(settings: Settings, session: Session, token: str) -> User:
     """The caller behind a token, with the documents they hold a borrow grant for."""
-    user = authenticate(settings, token)
+    return with_grants(session, authenticate(settings, token))
+
+
+def with_grants(session: Session, user: User) -> User:
+    """An authenticated caller with the documents they hold a borrow grant for, read now."""
     return User(
         sub=user.sub,
         roles=user.roles,

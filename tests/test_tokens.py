@@ -167,3 +167,13 @@ def test_rs256_tokens_through_jwks_url_hold_only_with_the_right_audience_issuer_
         confused = b".".join([header, body, base64.urlsafe_b64encode(signature).rstrip(b"=")]).decode()
         refused = client.get("/api/v1/search", headers={"Authorization": f"Bearer {confused}"})
         assert refused.status_code == 401 and "The specified alg value is not allowed" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize("token", [None, "Bearer", _tampered], ids=["missing", "garbage", "tampered"])
+def test_search_refuses_a_bad_token_before_judging_its_parameters(client, token) -> None:
+    """The search route checks the token itself (outside the authenticated router): still first."""
+    headers = {} if token is None else {"Authorization": f"Bearer {token if isinstance(token, str) else token()}"}
+    response = client.get("/api/v1/search", params={"page": 0, "size": 1000, "doc_type": "nonsense"},
+                          headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
