@@ -7,7 +7,6 @@ import logging
 import math
 import re
 import tempfile
-import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from pdfplumber.utils.exceptions import PdfminerException
 
+from archive.file_facts import PDFIUM_LOCK
 from ingest.extraction.model import (
     ExtractedPage,
     Extraction,
@@ -37,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 # PDFium is not thread-safe, not even across different documents, and a task queue may run
 # several extractions in threads of one process. Every PDFium call here holds this lock; OCR
-# itself runs outside it.
-_PDFIUM_LOCK = threading.Lock()
+# itself runs outside it. It is the one the file facts and watermarks hold too: the intake
+# check reads a file's facts beside the next stages of its extraction.
+_PDFIUM_LOCK = PDFIUM_LOCK
 # pdfminer writes glyphs it cannot map to Unicode as "(cid:123)".
 _UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")
 _NOT_TEXT = {"Cc", "Cf", "Co", "Cn", "Cs"}  # control, format, private use, unassigned

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ingest.fields import bank, certificates, contract, id_card, invoice, licence
 from ingest.fields.model import FieldExtraction, FieldValue
+from ingest.fields.text import normalize
 
 __all__ = ["FieldExtraction", "FieldValue", "extract_fields"]
 
@@ -32,4 +33,8 @@ def extract_fields(doc_type: str, pages: list[tuple[int, str]]) -> FieldExtracti
         extractor = _EXTRACTORS[doc_type]
     except KeyError:
         raise ValueError(f"未知的文档类型: {doc_type} (unknown doc_type)") from None
-    return extractor(pages)
+    try:
+        return extractor(pages)
+    finally:
+        # The normalised pages serve this document's readers only: none kept for the next.
+        normalize.cache_clear()
