@@ -45,7 +45,12 @@ def create_request(
     if missing:
         raise InvalidInput(f"文档不存在 (unknown documents): {', '.join(missing)}", field="document_ids")
     request = BorrowRequest(
-        requester=user.sub, reason=reason.strip(), days=days, status="pending", document_ids=unique_ids,
+        requester=user.sub,
+        requester_departments=sorted(user.departments),
+        reason=reason.strip(),
+        days=days,
+        status="pending",
+        document_ids=unique_ids,
         allow_download=allow_download,
     )
     session.add(request)
@@ -149,6 +154,58 @@ def return_loan(session: Session, *, user: User, request_id: str) -> BorrowReque
     )
     session.flush()
     return request
+
+
+def recall_loan(session: Session, *, user: User, request_id: str, note: str | None = None) -> BorrowRequest:
+    """收回: the archive office ends a loan before its time; access stops at once."""
+    if not user.has_role(*APPROVERS):
+        raise Forbidden("只有档案管理员或管理员可以收回借阅 (archivist or admin only)")
+    request = _get(session, request_id)
+    now = datetime.now(UTC)
+    recalled = session.execute(
+        update(BorrowRequest)
+        .where(
+            BorrowRequest.id == request_id,
+            BorrowRequest.status == "approved",
+            BorrowRequest.expires_at > now,
+        )
+        .values(status="recalled", returned_at=now, recalled_by=user.sub)
+    )
+    if recalled.rowcount != 1:
+        session.refresh(request)
+        raise Conflict(f"该申请不在借阅中，当前状态：{effective_status(request)} (not on loan)")
+    session.execute(
+        update(AccessGrant)
+        .where(
+            AccessGrant.user_sub == request.requester,
+            AccessGrant.document_id.in_(request.document_ids),
+            AccessGrant.returned_at.is_(None),
+        )
+        .values(returned_at=now)
+    )
+    record_event(
+        session,
+        user=user.sub,
+        action="borrow_recall",
+        target=request_id,
+        details={"requester": request.requester, "document_ids": request.document_ids, "note": note},
+    )
+    session.flush()
+    session.refresh(request)
+    return request
+
+
+def on_loan(session: Session, *, user: User) -> list[BorrowRequest]:
+    """Loans running now (approved, neither expired nor returned), soonest due first."""
+    if not user.has_role(*APPROVERS):
+        raise Forbidden("只有档案管理员或管理员可以查看借出清单 (archivist or admin only)")
+    return list(
+        session.scalars(
+            select(BorrowRequest)
+            .where(BorrowRequest.status == "approved", BorrowRequest.expires_at > datetime.now(UTC))
+            .order_by(BorrowRequest.expires_at)
+        )
+    )
 
 
 def list_requests(session: Session, *, user: User, status: str | None, mine: bool) -> list[BorrowRequest]:

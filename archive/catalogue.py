@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, tzinfo
 from typing import Literal
 
 from pydantic import BaseModel
@@ -66,17 +67,31 @@ class CataloguePage(BaseModel):
     items: list[CatalogueRow]
 
 
-def _conditions(user: User, *, partner_id: str | None, doc_type: str | None) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class CatalogueFilter:
+    """What the office narrows the catalogue to; every field optional."""
+
+    partner_id: str | None = None
+    doc_type: str | None = None
+    department: str | None = None
+    status: str | None = None
+
+
+def _conditions(user: User, chosen: CatalogueFilter) -> list[ColumnElement[bool]]:
     # Destroyed documents are deleted from the record, so every remaining row belongs here.
     conditions = [document_visibility_clause(user)]
-    if partner_id:
-        conditions.append(Document.partner_id == partner_id)
-    if doc_type:
-        conditions.append(Document.doc_type == doc_type)
+    if chosen.partner_id:
+        conditions.append(Document.partner_id == chosen.partner_id)
+    if chosen.doc_type:
+        conditions.append(Document.doc_type == chosen.doc_type)
+    if chosen.department:
+        conditions.append(Document.department == chosen.department)
+    if chosen.status:
+        conditions.append(Document.status == chosen.status)
     return conditions
 
 
-def _row(document: Document, partner: Partner) -> CatalogueRow:
+def _row(document: Document, partner: Partner, zone: tzinfo) -> CatalogueRow:
     return CatalogueRow(
         document_id=document.id,
         archive_no=document.archive_no,
@@ -87,7 +102,7 @@ def _row(document: Document, partner: Partner) -> CatalogueRow:
         doc_type_label=DOC_TYPE_LABELS.get(document.doc_type, document.doc_type),
         title=document.title,
         pages=document.pages,
-        uploaded_on=document.created_at.date(),
+        uploaded_on=document.created_at.astimezone(zone).date(),
         expires_on=effective_expiry(document),
         confidentiality=document.confidentiality,
         confidentiality_label=CONFIDENTIALITY_LABELS.get(document.confidentiality, document.confidentiality),
@@ -105,10 +120,10 @@ def _row(document: Document, partner: Partner) -> CatalogueRow:
 
 
 def _rows(
-    session: Session, *, user: User, partner_id: str | None, doc_type: str | None,
-    offset: int = 0, limit: int | None = None,
+    session: Session, *, user: User, chosen: CatalogueFilter, offset: int = 0, limit: int | None = None,
+    zone: tzinfo = UTC,
 ) -> tuple[int, list[CatalogueRow]]:
-    conditions = _conditions(user, partner_id=partner_id, doc_type=doc_type)
+    conditions = _conditions(user, chosen)
     total = session.scalar(select(func.count()).select_from(Document).where(*conditions)) or 0
     query = (
         select(Document, Partner)
@@ -119,26 +134,30 @@ def _rows(
     )
     if limit is not None:
         query = query.limit(limit)
-    return total, [_row(document, partner) for document, partner in session.execute(query)]
+    return total, [_row(document, partner, zone) for document, partner in session.execute(query)]
 
 
 def list_catalogue(
     session: Session, *, user: User, partner_id: str | None, doc_type: str | None, page: int, size: int,
+    department: str | None = None, status: str | None = None, zone: tzinfo = UTC,
 ) -> CataloguePage:
     """One page of the catalogue; the total counts only what the caller may see."""
-    total, items = _rows(session, user=user, partner_id=partner_id, doc_type=doc_type,
-                         offset=(page - 1) * size, limit=size)
+    chosen = CatalogueFilter(partner_id, doc_type, department, status)
+    total, items = _rows(session, user=user, chosen=chosen, offset=(page - 1) * size, limit=size, zone=zone)
     record_event(session, user=user.sub, action="catalogue", target=partner_id,
-                 details={"format": "json", "doc_type": doc_type, "page": page, "total": total})
+                 details={"format": "json", "doc_type": doc_type, "department": department, "status": status,
+                          "page": page, "total": total})
     return CataloguePage(total=total, page=page, size=size, items=items)
 
 
 def export_catalogue(
     session: Session, *, user: User, partner_id: str | None, doc_type: str | None,
-    fmt: Literal["csv", "xlsx"],
+    fmt: Literal["csv", "xlsx"], department: str | None = None, status: str | None = None,
+    zone: tzinfo = UTC,
 ) -> Attachment:
     """The whole catalogue the caller may see as CSV (UTF-8 with BOM) or XLSX."""
-    total, items = _rows(session, user=user, partner_id=partner_id, doc_type=doc_type)
+    chosen = CatalogueFilter(partner_id, doc_type, department, status)
+    total, items = _rows(session, user=user, chosen=chosen, zone=zone)
     rows = [
         (n, row.archive_no, row.partner_name, row.partner_archive_no, row.doc_type_label, row.title,
          row.pages, row.uploaded_on.isoformat(), row.expires_on.isoformat() if row.expires_on else "",
@@ -146,7 +165,7 @@ def export_catalogue(
          row.filing_year or "", row.retention_label or "", f"{row.item_no:04d}" if row.item_no else "")
         for n, row in enumerate(items, start=1)
     ]
-    made_on = today()
+    made_on = today(zone)
     reach = "全部部门" if user.sees_all_departments else "、".join(sorted(user.departments)) or "公开档案"
     heading = Heading(title="档案目录", department=reach, made_on=made_on)
     content, media_type = table_bytes(
@@ -154,7 +173,8 @@ def export_catalogue(
         fmt,
     )
     record_event(session, user=user.sub, action="catalogue", target=partner_id,
-                 details={"format": fmt, "doc_type": doc_type, "total": total})
+                 details={"format": fmt, "doc_type": doc_type, "department": department, "status": status,
+                          "total": total})
     stamp = made_on.strftime("%Y%m%d")
     return Attachment(filename=f"档案目录-{stamp}.{fmt}", ascii_filename=f"catalogue-{stamp}.{fmt}",
                       media_type=media_type, content=content)

@@ -20,11 +20,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.archival_codes import RETENTION_CODES, ArchivalRule, group_sequence
+from archive.archival_codes import RETENTION_CODES, RETENTION_LABELS, ArchivalRule, group_sequence
 from archive.audit import verify_entry
 from archive.file_facts import facts_of_file
 from archive.models import AuditEntry, CheckRun, DestructionRecord, Document, DocumentCheck
 from archive.permissions import CONFIDENTIALITY_LEVELS
+from archive.reports import CONFIDENTIALITY_LABELS, DOC_TYPE_LABELS
 from archive.settings import Settings
 from archive.storage import OriginalStore
 
@@ -231,8 +232,9 @@ def _value_ranges(judge: _Judge, document: Document) -> None:
         "fail" if wrong else "pass",
         f"超出值域 (out of range): {', '.join(wrong)}"
         if wrong
-        else f"文档类型 {document.doc_type}、密级 {document.confidentiality}、"
-        f"保管期限 {document.retention} 均在值域内",
+        else f"文档类型「{DOC_TYPE_LABELS.get(document.doc_type, document.doc_type)}」、"
+        f"密级「{CONFIDENTIALITY_LABELS[document.confidentiality]}」、"
+        f"保管期限「{RETENTION_LABELS[document.retention]}」均在值域内",
     )
 
 
@@ -332,11 +334,9 @@ def _required_metadata(judge: _Judge, document: Document, settings: Settings) ->
         judge.add("2-4", "fail", "缺少必填著录项 (missing): " + "；".join(missing))
     else:
         required = [FIELD_LABELS.get(n, n) for n in settings.required_fields.get(document.doc_type, [])]
-        judge.add(
-            "2-4",
-            "pass",
-            "登记项齐全" + (f"；{document.doc_type} 必填字段齐全：{'、'.join(required)}" if required else ""),
-        )
+        kind = DOC_TYPE_LABELS.get(document.doc_type, document.doc_type)
+        listed = f"；{kind}必填字段齐全：{'、'.join(required)}" if required else ""
+        judge.add("2-4", "pass", "登记项齐全" + listed)
 
 
 def _sequence(session: Session, judge: _Judge, document: Document, groups: dict[str, Any] | None) -> None:

@@ -22,7 +22,7 @@ from archive.models import (
     DocumentCheck,
     DocumentPage,
 )
-from archive.permissions import User
+from archive.permissions import User, destruction_record_visibility_clause
 from archive.search_index import delete_document, reindex_documents
 from archive.supersession import apply_supersession
 
@@ -37,6 +37,14 @@ def _documents(session: Session, document_ids: list[str]) -> list[Document]:
     if missing:
         raise InvalidInput(f"文档不存在 (unknown documents): {', '.join(missing)}", field="document_ids")
     return documents
+
+
+def requested_documents(session: Session) -> set[str]:
+    """Documents in a destruction request not yet decided or not yet executed."""
+    open_lists = session.scalars(
+        select(DestructionRequest.document_ids).where(DestructionRequest.status.in_(("pending", "approved")))
+    )
+    return {document_id for ids in open_lists for document_id in ids}
 
 
 def _refuse_held(documents: list[Document]) -> None:
@@ -55,7 +63,15 @@ def create_request(
     unique_ids = list(dict.fromkeys(document_ids))
     if not unique_ids:
         raise InvalidInput("至少选择一份文档 (at least one document)", field="document_ids")
-    _refuse_held(_documents(session, unique_ids))
+    documents = _documents(session, unique_ids)
+    _refuse_held(documents)
+    requested = requested_documents(session)
+    already = [document.archive_no for document in documents if document.id in requested]
+    if already:
+        raise Conflict(
+            "文档已在待批准或待执行的销毁申请中 (already in an open destruction request): "
+            + ", ".join(already)
+        )
     request = DestructionRequest(
         requested_by=user.sub,
         reason=reason.strip(),
@@ -109,6 +125,33 @@ def approve(session: Session, *, user: User, request_id: str) -> DestructionRequ
     return request
 
 
+def reject(session: Session, *, user: User, request_id: str, note: str | None = None) -> DestructionRequest:
+    """A leader declines: the documents stay, and may be proposed again later."""
+    if not user.has_role("admin"):
+        raise Forbidden("只有公司领导/管理员可以驳回销毁申请 (admin only)")
+    request = _get(session, request_id)
+    if request.requested_by == user.sub:
+        raise Forbidden("不能审批自己提出的销毁申请 (you cannot decide your own request)")
+    rejected = session.execute(
+        update(DestructionRequest)
+        .where(DestructionRequest.id == request_id, DestructionRequest.status == "pending")
+        .values(status="rejected", rejected_by=user.sub, rejection_note=note)
+    )
+    if rejected.rowcount != 1:
+        session.refresh(request)
+        raise Conflict(f"该申请已处理，当前状态：{request.status} (already decided: {request.status})")
+    record_event(
+        session,
+        user=user.sub,
+        action="destruction_reject",
+        target=request_id,
+        details={"document_ids": request.document_ids, "note": note},
+    )
+    session.flush()
+    session.refresh(request)
+    return request
+
+
 def execute(
     session: Session,
     *,
@@ -144,6 +187,7 @@ def execute(
                 doc_type=document.doc_type,
                 title=document.title,
                 confidentiality=document.confidentiality,
+                department=document.department,
                 original_filename=document.original_filename,
                 sha256=document.sha256,
                 pages=document.pages,
@@ -197,10 +241,32 @@ def list_requests(session: Session, *, user: User, status: str | None) -> list[D
     return list(session.scalars(query))
 
 
-def list_records(session: Session, *, user: User) -> list[DestructionRecord]:
-    if not user.has_role("archivist", "admin", "compliance"):
+RECORD_ROLES = ("archivist", "admin", "compliance")
+
+
+def list_records(
+    session: Session, *, user: User, since: datetime | None = None, until: datetime | None = None
+) -> list[DestructionRecord]:
+    """销毁记录 the caller may see (the destroyed document's clearance and department), newest first."""
+    if not user.has_role(*RECORD_ROLES):
         raise Forbidden("只有档案管理员、合规或管理员可以查看销毁记录 (archivist, compliance or admin only)")
-    return list(session.scalars(select(DestructionRecord).order_by(DestructionRecord.executed_at.desc())))
+    query = select(DestructionRecord).where(destruction_record_visibility_clause(user))
+    if since:
+        query = query.where(DestructionRecord.executed_at >= since)
+    if until:
+        query = query.where(DestructionRecord.executed_at < until)
+    return list(session.scalars(query.order_by(DestructionRecord.executed_at.desc())))
+
+
+def partner_records(session: Session, *, user: User, partner_id: str) -> list[DestructionRecord]:
+    """What was destroyed of one partner's file, for its page: the trace a destruction leaves."""
+    return list(
+        session.scalars(
+            select(DestructionRecord)
+            .where(DestructionRecord.partner_id == partner_id, destruction_record_visibility_clause(user))
+            .order_by(DestructionRecord.executed_at.desc())
+        )
+    )
 
 
 def eligible_documents(
@@ -211,12 +277,15 @@ def eligible_documents(
     if not user.has_role("archivist", "admin"):
         raise Forbidden("只有档案管理员或管理员可以查看到期可销毁清单 (archivist or admin only)")
     today = today or datetime.now(UTC).date()
+    requested = requested_documents(session)
     eligible: list[tuple[Document, date]] = []
     for document in session.scalars(
         select(Document)
         .where(Document.legal_hold.is_(False), Document.retention.in_(("D30", "D10")))
         .options(selectinload(Document.partner))
     ):
+        if document.id in requested:
+            continue
         start = document.expires_on or document.created_at.date()
         ends = retention_ends(retention=document.retention, start=start)
         if ends is not None and ends <= today:

@@ -10,7 +10,7 @@ from pathlib import Path, PurePath
 
 from anyio import to_thread
 from elasticsearch import Elasticsearch
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -21,12 +21,12 @@ from archive.db import session_scope
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, UnsupportedFile
 from archive.filetypes import identify_upload
 from archive.metrics import UPLOADS
-from archive.models import AccessGrant, Document
+from archive.models import AccessGrant, AuditEntry, Document
 from archive.numbering import document_archive_no
 from archive.permissions import CONFIDENTIALITY_RANK, User, can_view_document
 from archive.review import correct_fields
 from archive.schemas import Confidentiality, DocType, DocumentUpdate
-from archive.search_index import reindex_documents
+from archive.search_index import delete_document, reindex_documents
 from archive.settings import Settings
 from archive.storage import OriginalStore, StagedFile
 
@@ -196,6 +196,8 @@ def record_upload(
                 confidentiality=request.confidentiality.value,
                 department=department,
                 title=(request.title or "").strip() or Path(filename).stem,
+                # Without a title from the uploader the worker derives one from what it reads.
+                title_source="supplied" if (request.title or "").strip() else "filename",
                 original_filename=filename,
                 media_type=kind.media_type,
                 size_bytes=staged.size,
@@ -308,6 +310,9 @@ def update_document(
 ) -> Document:
     """Change what the archive office keeps about a document; fields go through the review service.
 
+    Only what differs is changed and recorded. A new type means the document is read again:
+    it goes back to `queued`, and the caller enqueues it once this is committed.
+
     The index is rewritten before the commit: a confidentiality change must never lag behind.
     """
     if not user.has_role("archivist", "admin"):
@@ -325,16 +330,26 @@ def update_document(
         stated["expires_on"] = given
     changes: dict[str, object] = {}
     for field, value in data.model_dump(exclude_unset=True, exclude={"fields", "expires_on"}).items():
-        changes[field] = {"old": _jsonable(getattr(document, field)), "new": _jsonable(value)}
+        old = getattr(document, field)
+        if _jsonable(old) == _jsonable(value):
+            continue
+        changes[field] = {"old": _jsonable(old), "new": _jsonable(value)}
         setattr(document, field, value)
+        if field == "title":
+            document.title_source = "supplied"
+    if "doc_type" in changes and document.status in ("indexed", "failed"):
+        _read_again(document)
     if changes:
         record_event(session, user=user.sub, action="document_update", target=document.id, details=changes)
         session.flush()
     if stated:
-        return correct_fields(
+        document = correct_fields(
             session, es=es, index_prefix=index_prefix, user=user, document_id=document.id, changes=stated
         )
-    if document.status == "indexed":
+        if document.status == "indexed":
+            return document  # reindexed there
+    # Indexed once, in the index still: a confidentiality change must never lag behind there.
+    if document.indexed_at is not None:
         refreshed = session.scalars(
             select(Document)
             .where(Document.id == document.id)
@@ -344,8 +359,44 @@ def update_document(
     return document
 
 
+def _read_again(document: Document) -> None:
+    """Fields were read as the old type: only what people supplied stays; the worker reads anew."""
+    supplied = {
+        name: entry
+        for name, entry in (document.field_provenance or {}).items()
+        if entry.get("source") == "supplied"
+    }
+    # A person's word stands, including that the document does not carry a field.
+    document.fields = {name: document.fields[name] for name in supplied if name in (document.fields or {})}
+    document.field_provenance = supplied
+    document.field_problems = {}
+    document.flags = []
+    document.pages = None
+    document.status = "queued"
+    document.error = None
+    document.error_reason = None
+    document.attempts = 0
+    document.lease_expires_at = None
+
+
 def _jsonable(value: object) -> object:
     return value.isoformat() if isinstance(value, date) else value
+
+
+# What happened to a document, as opposed to who looked at it.
+_NOT_CHANGES = ("view", "download", "search")
+
+
+def change_history(session: Session, *, document_id: str, limit: int = 100) -> list[AuditEntry]:
+    """The audit entries that changed a document (upload, edits, corrections, retries), newest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target == document_id, AuditEntry.action.not_in(_NOT_CHANGES))
+            .order_by(AuditEntry.seq.desc())
+            .limit(limit)
+        )
+    )
 
 
 def view_document(session: Session, *, user: User, document_id: str) -> Document:
@@ -379,3 +430,37 @@ def requeue_failed(session: Session, *, user: User, document_id: str) -> Documen
     record_event(session, user=user.sub, action="document_retry", target=document.id)
     session.flush()
     return document
+
+
+def remove_failed(
+    session: Session, *, user: User, document_id: str, es: Elasticsearch, prefix: str
+) -> str | None:
+    """Delete a document whose processing failed: record, pages and index entry.
+
+    Returns the original's SHA-256 when no other document shares it, for the caller to
+    remove from the store once this is committed. Its archive number is not used again.
+    """
+    if not user.has_role("archivist", "admin"):
+        raise Forbidden("只有档案管理员或管理员可以删除失败的文档 (archivist or admin only)")
+    document = get_visible_document(session, user=user, document_id=document_id)
+    if document.status != "failed":
+        raise Conflict(
+            f"只有处理失败的文档可以删除，当前状态：{document.status}"
+            f" (only failed documents can be removed; status is {document.status})"
+        )
+    details = {
+        "archive_no": document.archive_no,
+        "partner_id": document.partner_id,
+        "filename": document.original_filename,
+        "sha256": document.sha256,
+        "error": document.error,
+    }
+    sha256 = document.sha256
+    session.execute(delete(AccessGrant).where(AccessGrant.document_id == document.id))
+    session.delete(document)
+    session.flush()
+    # A failed document is normally not in the index; one that was indexed before a retry is.
+    delete_document(es, prefix=prefix, document_id=document_id)
+    record_event(session, user=user.sub, action="document_remove", target=document_id, details=details)
+    shared = session.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1))
+    return None if shared else sha256

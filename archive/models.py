@@ -199,6 +199,9 @@ class Document(Base):
     confidentiality: Mapped[str] = mapped_column(String(20))
     department: Mapped[str] = mapped_column(String(100), index=True)
     title: Mapped[str] = mapped_column(String(300))
+    # Where the title came from: "supplied" by a person (never replaced), "filename" until the
+    # worker has read the document, then "derived" from what was read (采购合同 HT-2023-0111).
+    title_source: Mapped[str] = mapped_column(String(20), default="supplied", server_default="supplied")
     original_filename: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
@@ -379,8 +382,12 @@ class BorrowRequest(Base):
     decision_note: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who ended a loan early on the archive office's side (收回), when it did not come back.
+    recalled_by: Mapped[str | None] = mapped_column(String(100))
     document_ids: Mapped[list[str]] = mapped_column(JSON)
     allow_download: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The requester's departments when they asked, for the approver to judge the request.
+    requester_departments: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class DestructionRequest(Base):
@@ -398,6 +405,8 @@ class DestructionRequest(Base):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     executed_by: Mapped[str | None] = mapped_column(String(100))
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by: Mapped[str | None] = mapped_column(String(100))
+    rejection_note: Mapped[str | None] = mapped_column(Text)
     document_ids: Mapped[list[str]] = mapped_column(JSON)
 
 
@@ -415,6 +424,9 @@ class DestructionRecord(Base):
     doc_type: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(300))
     confidentiality: Mapped[str] = mapped_column(String(20))
+    # The destroyed document's department, so that its record follows the visibility rule;
+    # None for records kept before it was noted (shown only to the archive-wide roles).
+    department: Mapped[str | None] = mapped_column(String(100))
     original_filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     pages: Mapped[int | None] = mapped_column(Integer)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.audit import record_event
+from archive.departments import require_known_department
 from archive.errors import Conflict, Forbidden, NotFound
 from archive.models import (
     Partner,
@@ -67,6 +68,7 @@ def opens_directly(user: User) -> bool:
 
 
 def create_partner(session: Session, *, settings: Settings, user: User, data: PartnerCreate) -> Partner:
+    require_known_department(settings, data.department)
     _refuse_duplicate_code(session, data.credit_code)
     if opens_directly(user):
         numbers = {

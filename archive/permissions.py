@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
-from archive.models import Document, Partner, RelationshipRecord
+from archive.models import DestructionRecord, Document, Partner, RelationshipRecord
 
 CONFIDENTIALITY_LEVELS = ("public", "internal", "secret", "confidential")
 CONFIDENTIALITY_RANK = {level: rank for rank, level in enumerate(CONFIDENTIALITY_LEVELS)}
@@ -140,6 +140,24 @@ def can_view_record(user: User, *, confidentiality: str, department: str) -> boo
     if user.clearance_rank < CONFIDENTIALITY_RANK[confidentiality]:
         return False
     return user.sees_all_departments or department in user.departments or confidentiality == "public"
+
+
+def destruction_record_visibility_clause(user: User) -> ColumnElement[bool]:
+    """The rule for what a destroyed document leaves behind: as the document itself was seen.
+
+    Records kept before their department was noted are for the archive-wide roles only.
+    """
+    allowed_levels = [
+        level for level in CONFIDENTIALITY_LEVELS if CONFIDENTIALITY_RANK[level] <= user.clearance_rank
+    ]
+    if user.sees_all_departments:
+        reach: ColumnElement[bool] = true()
+    else:
+        reach = or_(
+            and_(DestructionRecord.confidentiality == "public", DestructionRecord.department.is_not(None)),
+            DestructionRecord.department.in_(sorted(user.departments)) if user.departments else false(),
+        )
+    return and_(DestructionRecord.confidentiality.in_(allowed_levels), reach)
 
 
 def partner_visibility_clause(user: User) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from docx import Document as DocxDocument
 from docx.shared import Pt
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from archive.audit import record_event
 from archive.compliance import expiry_unknown_documents
+from archive.destruction import list_records
 from archive.errors import Forbidden
 from archive.exports import (
     DOCX_MEDIA_TYPE,
@@ -65,8 +66,9 @@ def require_report_role(user: User) -> None:
         )
 
 
-def today() -> date:
-    return datetime.now(UTC).date()
+def today(zone: tzinfo = UTC) -> date:
+    """The date on a report: today where the office is (PARTNER_ARCHIVE_TIMEZONE)."""
+    return datetime.now(zone).date()
 
 
 # ---------------------------------------------------------------- 客商汇总表
@@ -83,6 +85,7 @@ def partner_summary(
     kind: str | None = None,
     department: str | None = None,
     statuses: Sequence[str] | None = None,
+    zone: tzinfo = UTC,
 ) -> Attachment:
     """供应商/客户汇总表 of the partners the caller may see, as XLSX or CSV."""
     require_report_role(user)
@@ -102,7 +105,7 @@ def partner_summary(
          p.remarks)
         for number, p in enumerate(partners, start=1)
     ]
-    made_on = today()
+    made_on = today(zone)
     heading = Heading(title=_summary_title(kind), department=department or "全部部门", made_on=made_on)
     stamp = made_on.strftime("%Y%m%d")
     content, media_type = table_bytes(
@@ -176,10 +179,10 @@ def _number_text(partner: Partner) -> str:
     return f"待审批（临时编号 {partner.provisional_no}）"
 
 
-def registration_form(session: Session, *, user: User, partner_id: str) -> Attachment:
+def registration_form(session: Session, *, user: User, partner_id: str, zone: tzinfo = UTC) -> Attachment:
     """基本资料登记表 of one partner the caller may see, as DOCX; 经办人 is the caller."""
     partner = get_visible_partner(session, user=user, partner_id=partner_id)
-    made_on = today()
+    made_on = today(zone)
     licences = _licence_candidates(session, user=user, partner_ids=[partner.id])
     bank = " ".join(part for part in (partner.bank_name, partner.bank_account) if part)
     other = (f"档案编号：{_number_text(partner)}；状态：{PARTNER_STATUS_LABELS[partner.status]}；"
@@ -385,9 +388,9 @@ _REVIEW_DOCUMENT_WIDTHS = (6, 14, 26, 36, 14, 30, 14, 10)
 _REVIEW_UNKNOWN_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "文档类型", "题名", "上传日期", "状态")
 
 
-def annual_review_xlsx(review: AnnualReview) -> Attachment:
+def annual_review_xlsx(review: AnnualReview, *, zone: tzinfo = UTC) -> Attachment:
     """The annual review as a workbook: one sheet per finding, all departments in each."""
-    made_on = today()
+    made_on = today(zone)
     sheets = []
     for sheet_title, attribute in (("缺营业执照", "missing_licence"), ("缺银行信息", "missing_bank_info")):
         listed = [(d.department, p) for d in review.departments for p in getattr(d, attribute)]
@@ -440,3 +443,44 @@ def annual_review_xlsx(review: AnnualReview) -> Attachment:
         media_type=XLSX_MEDIA_TYPE,
         content=xlsx_bytes(*sheets),
     )
+
+
+# ---------------------------------------------------------------- 销毁记录
+
+DESTRUCTION_COLUMNS = (
+    "序号", "档案编号", "客商", "文档类型", "题名", "密级", "原文件名", "页数", "上传时间",
+    "销毁理由", "申请人", "批准人", "执行人", "销毁时间", "SHA-256",
+)
+_DESTRUCTION_WIDTHS = (6, 26, 36, 14, 36, 8, 30, 6, 18, 30, 12, 12, 12, 18, 66)
+
+
+def destruction_register(
+    session: Session, *, user: User, fmt: TableFormat, since: datetime | None = None,
+    until: datetime | None = None, zone: tzinfo = UTC,
+) -> Attachment:
+    """销毁记录 the caller may see, as XLSX or CSV: what was destroyed, who asked, approved, executed."""
+    records = list_records(session, user=user, since=since, until=until)
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    rows = [
+        (n, r.archive_no, r.partner_name, DOC_TYPE_LABELS.get(r.doc_type, r.doc_type), r.title,
+         CONFIDENTIALITY_LABELS.get(r.confidentiality, r.confidentiality), r.original_filename, r.pages,
+         local(r.uploaded_at), r.reason, r.requested_by, r.approved_by, r.executed_by, local(r.executed_at),
+         r.sha256)
+        for n, r in enumerate(records, start=1)
+    ]
+    made_on = today(zone)
+    heading = Heading(title="销毁记录", department="全部部门" if user.sees_all_departments else
+                      "、".join(sorted(user.departments)) or "公开档案", made_on=made_on)
+    content, media_type = table_bytes(
+        Table(columns=DESTRUCTION_COLUMNS, rows=rows, heading=heading, widths=_DESTRUCTION_WIDTHS,
+              sheet_title="销毁记录"),
+        fmt,
+    )
+    record_event(session, user=user.sub, action="report", target="destruction-records",
+                 details={"format": fmt, "rows": len(rows)})
+    stamp = made_on.strftime("%Y%m%d")
+    return Attachment(filename=f"销毁记录-{stamp}.{fmt}", ascii_filename=f"destruction-records-{stamp}.{fmt}",
+                      media_type=media_type, content=content)

@@ -389,6 +389,7 @@ class DocumentOut(BaseModel):
 
 
 class DocumentUpdate(BaseModel):
+    doc_type: DocType | None = None
     confidentiality: Confidentiality | None = None
     department: str | None = Field(default=None, min_length=1, max_length=100)
     title: str | None = Field(default=None, min_length=1, max_length=300)
@@ -404,7 +405,7 @@ class DocumentUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> DocumentUpdate:
-        _refuse_null(self, ("confidentiality", "department", "title", "legal_hold", "fields"))
+        _refuse_null(self, ("doc_type", "confidentiality", "department", "title", "legal_hold", "fields"))
         return self
 
 
@@ -468,6 +469,8 @@ class BorrowRequestOut(BaseModel):
     expires_at: datetime | None
     returned_at: datetime | None
     allow_download: bool = True
+    requester_departments: list[str] = []
+    recalled_by: str | None = None
 
 
 class DestructionRequestCreate(BaseModel):
@@ -489,6 +492,8 @@ class DestructionRequestOut(BaseModel):
     approved_at: datetime | None
     executed_by: str | None
     executed_at: datetime | None
+    rejected_by: str | None = None
+    rejection_note: str | None = None
 
 
 class DestructionRecordOut(BaseModel):
@@ -501,6 +506,7 @@ class DestructionRecordOut(BaseModel):
     doc_type: str
     title: str
     confidentiality: str
+    department: str | None = None
     original_filename: str
     sha256: str
     pages: int | None

@@ -44,9 +44,13 @@ class SearchFilters:
     expires_after: date | None = None
 
 
+# A Chinese input method types “phrases” with curly quotes; they mean the same as "phrases".
+_CURLY_QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"'})
+
+
 def normalize_query(text: str) -> str:
-    """Full-width letters and digits to half-width, as the indexer stores them."""
-    return unicodedata.normalize("NFKC", text).strip()
+    """Full-width letters and digits to half-width, as the indexer stores them; “ ” as "."""
+    return unicodedata.normalize("NFKC", text).translate(_CURLY_QUOTES).strip()
 
 
 def build_query(user: User, q: str | None, filters: SearchFilters) -> dict[str, Any]:

@@ -122,6 +122,23 @@ class Settings(BaseSettings):
 
     # Audit log: 网络安全法 Art. 21 keeps network logs at least six months.
     audit_retention_days: int = 180
+    # The company's departments: partners and documents belong to one of these, and the
+    # forms offer them to choose from (a department typed by hand is a typo waiting to happen).
+    departments: list[str] = [
+        "采购部",
+        "销售部",
+        "财务部",
+        "法务部",
+        "市场部",
+        "工程部",
+        "物流部",
+        "行政部",
+        "人力资源部",
+        "合规部",
+        "档案室",
+    ]
+    # Where the office is: times are shown, and "today" is counted, in this zone.
+    timezone: str = "Asia/Shanghai"
 
     # A pending partner's documents are numbered under a provisional number until approval
     # gives the archive number: {prefix} is this, the format and sequence as above.
@@ -245,6 +262,14 @@ class Settings(BaseSettings):
                 " (the provisional prefix must differ from every archive-number prefix)"
             )
         return self
+
+    @field_validator("departments")
+    @classmethod
+    def _clean_departments(cls, value: list[str]) -> list[str]:
+        cleaned = list(dict.fromkeys(name.strip() for name in value if name.strip()))
+        if not cleaned:
+            raise ValueError("部门列表不能为空 (PARTNER_ARCHIVE_DEPARTMENTS may not be empty)")
+        return cleaned
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

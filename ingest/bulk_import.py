@@ -217,6 +217,7 @@ def _record_batch(
                 confidentiality=options.confidentiality.value,
                 department=candidate.partner.department,
                 title=candidate.path.stem[:300],
+                title_source="filename",
                 original_filename=safe_filename(candidate.path.name),
                 media_type=candidate.media_type,
                 size_bytes=candidate.size,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import PurePath
 from typing import Any
 
 import structlog
@@ -33,6 +34,7 @@ from archive.supersession import apply_supersession
 from ingest.extraction import Extraction, ExtractionError, ExtractionLimits
 from ingest.extraction.model import PageDone
 from ingest.fields import FieldExtraction
+from ingest.fields.titles import derive_title
 from ingest.reading import read_document
 
 log = structlog.get_logger(__name__)
@@ -223,6 +225,19 @@ def store_text(document: Document, extraction: Extraction, fields: FieldExtracti
     ]
     document.pages = len(extraction.pages)
     document.ocr_pages = extraction.ocr_pages
+    _retitle(document, fields, extraction)
+
+
+def _retitle(document: Document, fields: FieldExtraction, extraction: Extraction) -> None:
+    """A title from what was read, unless a person gave one; else the file's name stays."""
+    if document.title_source == "supplied":
+        return
+    first_page = extraction.pages[0].text if extraction.pages else ""
+    derived = derive_title(document.doc_type, fields.fields, first_page)
+    if derived:
+        document.title, document.title_source = derived, "derived"
+    else:
+        document.title, document.title_source = PurePath(document.original_filename).stem[:300], "filename"
 
 
 # Free text that no check character can verify: read by OCR, it may hold a look-alike

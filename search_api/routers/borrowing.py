@@ -27,6 +27,8 @@ def _out(request: BorrowRequest) -> BorrowRequestOut:
         expires_at=request.expires_at,
         returned_at=request.returned_at,
         allow_download=request.allow_download,
+        requester_departments=request.requester_departments or [],
+        recalled_by=request.recalled_by,
     )
 
 
@@ -83,3 +85,13 @@ def reject_loan(
 def return_loan(request_id: str, session: SessionDep, user: CurrentUser) -> BorrowRequestOut:
     """Give borrowed documents back before the loan expires."""
     return _out(service.return_loan(session, user=user, request_id=request_id))
+
+
+@router.post("/{request_id}/recall", response_model=BorrowRequestOut)
+def recall_loan(
+    request_id: str, session: SessionDep, user: CurrentUser, data: Decision | None = None
+) -> BorrowRequestOut:
+    """The archive office ends a running loan early (收回); access stops at once."""
+    return _out(
+        service.recall_loan(session, user=user, request_id=request_id, note=data.note if data else None)
+    )

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 
 from archive import destruction as service
 from archive.schemas import (
+    Decision,
     DestructionRecordOut,
     DestructionRequestCreate,
     DestructionRequestOut,
@@ -48,6 +49,16 @@ def list_destruction_requests(
 def approve_destruction(request_id: str, session: SessionDep, user: CurrentUser) -> DestructionRequestOut:
     """A leader other than the requester approves."""
     return DestructionRequestOut.model_validate(service.approve(session, user=user, request_id=request_id))
+
+
+@router.post("/destruction-requests/{request_id}/reject", response_model=DestructionRequestOut)
+def reject_destruction(
+    request_id: str, session: SessionDep, user: CurrentUser, data: Decision | None = None
+) -> DestructionRequestOut:
+    """A leader other than the requester declines; the documents stay."""
+    return DestructionRequestOut.model_validate(
+        service.reject(session, user=user, request_id=request_id, note=data.note if data else None)
+    )
 
 
 @router.post("/destruction-requests/{request_id}/execute", response_model=DestructionRequestOut)

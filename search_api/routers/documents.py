@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from archive import documents as service
 from archive import watermark
+from archive.departments import require_known_department
 from archive.models import Document
 from archive.permissions import User, mask_id_numbers, sees_id_numbers
 from archive.schemas import (
@@ -112,6 +113,7 @@ async def upload_document(
     expires_on: Annotated[date | None, Form()] = None,
 ) -> JSONResponse:
     """Accept a file into a partner's archive; it is extracted and indexed in the background."""
+    require_known_department(settings, department or None)
     outcome = await service.accept_upload(
         session_factory,
         store=store,
@@ -172,13 +174,20 @@ def update_document(
     data: DocumentUpdate,
     session: SessionDep,
     es: EsDep,
+    queue: QueueDep,
     settings: SettingsDep,
     user: CurrentUser,
 ) -> DocumentOut:
-    """Change confidentiality, department, title, expiry, legal hold or extracted fields."""
+    """Change type, confidentiality, department, title, expiry, legal hold or extracted fields.
+
+    A new type means the document is read again as that type."""
+    require_known_department(settings, data.department)
     document = service.update_document(
         session, es=es, index_prefix=settings.es_index_prefix, user=user, document_id=document_id, data=data
     )
+    if document.status == "queued" and "doc_type" in data.model_fields_set:
+        session.commit()
+        queue.enqueue_document(document.id)
     return document_out(user, document)
 
 
@@ -194,3 +203,23 @@ def retry_document(
     session.commit()
     queue.enqueue_document(document.id)
     return document_out(user, document)
+
+
+@router.delete("/{document_id}", status_code=204, response_class=Response)
+def remove_failed_document(
+    document_id: str,
+    session: SessionDep,
+    es: EsDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    user: CurrentUser,
+) -> Response:
+    """Remove a document whose processing failed (record, pages, original); its number is not reused."""
+    unreferenced = service.remove_failed(
+        session, user=user, document_id=document_id, es=es, prefix=settings.es_index_prefix
+    )
+    session.commit()
+    # The file goes only once the record of its removal is committed.
+    if unreferenced:
+        store.remove(unreferenced)
+    return Response(status_code=204)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from archive import partners as service
+from archive.departments import require_known_department
 from archive.documents import IntakePolicy
 from archive.models import Partner
 from archive.partner_life import completeness, records
@@ -148,6 +149,7 @@ def update_partner(
 ) -> PartnerDetail:
     """Change a partner (its department's staff and managers, archivists, admins); a change of
     bank, credit code or legal representative waits for a second person (202)."""
+    require_known_department(settings, data.department)
     outcome = service.update_partner(session, user=user, partner_id=partner_id, data=data)
     # Before the commit: if the engine is down the change is refused, not left stale.
     _reindex_after(session, es, settings.es_index_prefix, outcome.partner.id, set(outcome.applied))

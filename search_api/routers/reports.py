@@ -41,6 +41,7 @@ def attachment_response(attachment: Attachment) -> Response:
 @router.get("/partners", response_class=Response, responses=_FILE_RESPONSE)
 def partner_summary(
     session: SessionDep,
+    settings: SettingsDep,
     user: CurrentUser,
     format: Literal["xlsx", "csv"] = "xlsx",  # noqa: A002 - the contract's parameter name
     kind: PartnerKind | None = None,
@@ -56,6 +57,7 @@ def partner_summary(
             kind=kind.value if kind else None,
             department=department,
             statuses=[s.value for s in partner_status] if partner_status else None,
+            zone=settings.zone,
         )
     )
 
@@ -64,11 +66,14 @@ def partner_summary(
 def registration_form(
     partner_id: str,
     session: SessionDep,
+    settings: SettingsDep,
     user: CurrentUser,
     format: Literal["docx"] = "docx",  # noqa: A002 - the contract's parameter name
 ) -> Response:
     """基本资料登记表 of one partner as DOCX."""
-    return attachment_response(service.registration_form(session, user=user, partner_id=partner_id))
+    return attachment_response(
+        service.registration_form(session, user=user, partner_id=partner_id, zone=settings.zone)
+    )
 
 
 @router.get("/annual-review", response_model=AnnualReview, responses=_FILE_RESPONSE)
@@ -86,5 +91,5 @@ def annual_review(
     statuses = [s.value for s in partner_status] if partner_status else LIVE_STATUSES
     review = service.annual_review(session, user=user, settings=settings, year=year, statuses=statuses)
     if format == "xlsx":
-        return attachment_response(service.annual_review_xlsx(review))
+        return attachment_response(service.annual_review_xlsx(review, zone=settings.zone))
     return review

@@ -10,8 +10,11 @@ from search_api.web import (
     auth_pages,
     check_pages,
     compliance_pages,
+    document_pages,
+    inbox_pages,
     office_pages,
     partner_life_pages,
+    report_pages,
     review_pages,
     search_pages,
     upload_pages,
@@ -23,11 +26,14 @@ def install(app: FastAPI) -> None:
     """Mount the pages and /static on the app."""
     app.include_router(auth_pages.router)
     app.include_router(search_pages.router)
+    app.include_router(document_pages.router)
     app.include_router(upload_pages.pages)
     app.include_router(upload_pages.json_api)
     app.include_router(office_pages.router)
     app.include_router(partner_life_pages.router)
+    app.include_router(inbox_pages.router)
     app.include_router(compliance_pages.router)
     app.include_router(review_pages.router)
     app.include_router(check_pages.router)
+    app.include_router(report_pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -13,8 +13,9 @@ from archive.compliance import ExpiringDocument, expiring_documents, expiry_unkn
 from archive.exports import CSV_MEDIA_TYPE, Table, csv_bytes
 from archive.permissions import mask_id_numbers, sees_id_numbers
 from archive.review import open_counts_by_department
-from search_api.web.core import WebRoute, WebSession, WebUser, language, render
+from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
 from search_api.web.i18n import labeller, translator
+from search_api.web.present import yes_no
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 _BANDS = (("expired", "已过期"), ("d30", "30 天内"), ("d60", "31–60 天"), ("d90", "61–90 天"))
@@ -41,8 +42,10 @@ def _months(today: date) -> list[date]:
 
 
 @router.get("/compliance", response_class=HTMLResponse)
-def dashboard(request: Request, session: WebSession, user: WebUser, band: str = "") -> HTMLResponse:
-    today = datetime.now(UTC).date()
+def dashboard(
+    request: Request, session: WebSession, settings: WebSettings, user: WebUser, band: str = ""
+) -> HTMLResponse:
+    today = settings.today()
     items = expiring_documents(session, user=user, within_days=_HORIZON_DAYS, today=today)
     banded = [(item, _band(item)) for item in items]
     counts = Counter(b for _, b in banded if b)
@@ -90,12 +93,14 @@ def dashboard(request: Request, session: WebSession, user: WebUser, band: str = 
 def export_csv(
     request: Request,
     session: WebSession,
+    settings: WebSettings,
     user: WebUser,
     within_days: Annotated[int, Query(ge=1, le=3650)] = 90,
 ) -> Response:
     """The documents the user may see that expire within N days, expired ones first."""
     lang = language(request)
     t, label = translator(lang), labeller(lang)
+    today = settings.today()
     columns = [
         t(name) for name in ("档案编号", "所属客商", "文档类型", "标题", "部门", "到期", "剩余天数", "已过期")
     ]
@@ -108,9 +113,9 @@ def export_csv(
             item.document.department,
             item.document.expires_on.isoformat() if item.document.expires_on else "",
             item.days_left,
-            "Y" if item.expired else "",
+            yes_no(lang, item.expired),
         ]
-        for item in expiring_documents(session, user=user, within_days=within_days)
+        for item in expiring_documents(session, user=user, within_days=within_days, today=today)
     ]
     # Never silently left out: what could not be dated follows, marked as such.
     rows += [
@@ -127,7 +132,7 @@ def export_csv(
         for unknown in expiry_unknown_documents(session, user=user)
     ]
     body = csv_bytes(Table(columns=columns, rows=rows))
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    stamp = today.strftime("%Y%m%d")
     return Response(
         body,
         media_type=CSV_MEDIA_TYPE,

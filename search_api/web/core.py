@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -34,6 +35,7 @@ from archive.errors import (
 from archive.permissions import User
 from archive.settings import Environment, Settings
 from search_api.web import i18n
+from search_api.web.present import local_time, message_in, validation_message, yes_no
 from search_api.web.security import (
     CSRF_COOKIE,
     LANG_COOKIE,
@@ -41,7 +43,11 @@ from search_api.web.security import (
     end_session,
     session_token,
     set_cookie,
+    sign,
+    unsign,
 )
+
+FLASH_COOKIE = "pa_flash"
 
 log = structlog.get_logger(__name__)
 HERE = Path(__file__).parent
@@ -88,6 +94,12 @@ def oidc_enabled(settings: Settings) -> bool:
     return bool(settings.oidc_issuer and settings.oidc_client_id and settings.oidc_redirect_url)
 
 
+def zone_name(settings: Settings) -> str:
+    """The office's zone as people recognise it: Asia/Shanghai (UTC+08:00)."""
+    offset = datetime.now(settings.zone).strftime("%z")
+    return f"{settings.timezone}（UTC{offset[:3]}:{offset[3:]}）"
+
+
 def language(request: Request) -> str:
     chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     if chosen in i18n.LANGUAGES:
@@ -130,10 +142,12 @@ def render(
     lang = language(request)
     user: User | None = getattr(request.state, "user", None)
     settings: Settings = request.app.state.settings
+    flashed = unsign(settings, "flash", request.cookies.get(FLASH_COOKIE))
     response = templates.TemplateResponse(
         request,
         template,
         {
+            "notice": flashed.get("message") if flashed else None,
             "user": user,
             "lang": lang,
             "t": i18n.translator(lang),
@@ -144,10 +158,17 @@ def render(
             "dev_login": dev_login_enabled(settings),
             "oidc": oidc_enabled(settings),
             "quote": quote,
+            "when": local_time(settings.zone),
+            "today": settings.today(),
+            "yes_no": lambda value: yes_no(lang, bool(value)),
+            # A bilingual message from the code, in the page's language.
+            "say": lambda text: message_in(lang, text) if isinstance(text, str) else text,
             **(context or {}),
         },
         status_code=status_code,
     )
+    if request.cookies.get(FLASH_COOKIE):
+        response.delete_cookie(FLASH_COOKIE, path="/")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
@@ -168,6 +189,22 @@ _ERROR_STATUS: list[tuple[type[DomainError], int, str]] = [
     (Conflict, 409, "冲突"),
     (ServiceUnavailable, 503, "服务暂时不可用"),
 ]
+
+
+def done(request: Request, target: str, message: str | None = None) -> RedirectResponse:
+    """After a form: back to a page, which then says what was done (one message, once)."""
+    response = RedirectResponse(target, status_code=303)
+    if message:
+        settings: Settings = request.app.state.settings
+        set_cookie(
+            response,
+            request,
+            settings,
+            FLASH_COOKIE,
+            sign(settings, "flash", {"message": message[:500]}, max_age=120),
+            max_age=120,
+        )
+    return response
 
 
 def error_page(request: Request, exc: DomainError) -> HTMLResponse:
@@ -198,8 +235,9 @@ class WebRoute(APIRoute):
                 _rollback(request)
                 return error_page(request, exc)
             except RequestValidationError as exc:
-                fields = ", ".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors())
-                return error_page(request, InvalidInput(f"请求参数有误 (invalid fields): {fields}"))
+                lang = language(request)
+                message = validation_message(lang, exc.errors(), group="document_field")
+                return error_page(request, InvalidInput(f"{i18n.translator(lang)('请求有误')}：{message}"))
 
         return page
 

@@ -33,7 +33,7 @@ EN: dict[str, str] = {
     ),
     "关键词": "Keywords",
     "搜索": "Search",
-    '输入中文或英文关键词，"引号"内为短语': 'Chinese or English keywords; "quotes" for a phrase',
+    "输入中文或英文关键词，“引号”内为短语": 'Chinese or English keywords; "quotes" for a phrase',
     "全部客商": "All partners",
     "到期日从": "Expires after",
     "到期日至": "Expires before",
@@ -348,6 +348,190 @@ EN: dict[str, str] = {
     "评定信用等级": "Rate credit",
     "评为 D 时向部门负责人提出暂停建议。": "A D proposes suspension to the department head.",
     "保存评级": "Save rating",
+    "时间按 {zone} 显示": "Times are in {zone}",
+    "档案目录": "Catalogue",
+    "报表": "Reports",
+    "人工填写": "Entered by a person",
+    "OCR 识别的文字，无法自动核对，请人工确认": "Read by OCR with nothing to check it against: confirm it",
+    "校验位核对无误": "Check character verified",
+    "OCR 误读已按校验位纠正": "OCR slip corrected by the check character",
+    "原读作": "read as",
+    "原文": "As written",
+    "二次识别": "Second OCR pass",
+    "（已删除的文档）": "(deleted document)",
+    "（无权查看的文档）": "(a document you may not open)",
+    "（已销毁的文档）": "(destroyed document)",
+    "（已删除）": "(deleted)",
+    "已销毁": "Destroyed",
+    "{n} 项待核对或未能识别。": "{n} values to confirm or not read.",
+    "{year} 年度年审": "Annual review {year}",
+    "一家客商的基本资料，Word 文档，经办人为当前用户。": (
+        "One partner's registration form as a Word document, with you as the handler."
+    ),
+    "下载 CSV": "Download CSV",
+    "下载 Excel": "Download Excel",
+    "下载 Word": "Download Word",
+    "中文": "中文",
+    "人工确认": "Confirmed by a person",
+    "今天到期": "Expires today",
+    "以下 {n} 份文档将被永久销毁：原件、页面文字和检索索引都将删除，无法恢复。": (
+        "These {n} documents will be destroyed for good: originals, page text and index entries are"
+        " deleted and cannot be recovered."
+    ),
+    "传真": "Fax",
+    "例如：采购合同 HT-2023-0111": "e.g. 采购合同 HT-2023-0111",
+    "供应商/客户汇总表": "Supplier/customer summary",
+    "依据的文字由 OCR 识别，可能是识别有误": "rests on text read by OCR, which may be misread",
+    "修改": "Edit",
+    "修改文档": "Edit document",
+    "借出中": "On loan",
+    "借阅人": "Borrower",
+    "共 {n} 份文档": "{n} documents",
+    "内容": "Value",
+    "删除": "Remove",
+    "删除这份失败的上传？原件与记录都将删除。": (
+        "Remove this failed upload? Its original and record are deleted."
+    ),
+    "删除这份失败的上传？原件与记录都将删除，档案编号不再使用。": (
+        "Remove this failed upload? Its original and record are deleted; its archive number is not reused."
+    ),
+    "到期情况": "Expiry",
+    "到期日期": "Expires on",
+    "到核对页面更正": "Correct them on the review page",
+    "即将到期": "Expiring",
+    "取消": "Cancel",
+    "另有 {n} 份您无权查看的文档": "and {n} documents you may not open",
+    "可信度": "Certainty",
+    "处理失败": "Processing failed",
+    "大小（字节）": "Size (bytes)",
+    "天数范围": "Within days",
+    "将销毁的文档": "Documents to destroy",
+    "已保存修改。": "Changes saved.",
+    "已保存修改；文档类型已改变，正在按新类型重新识别。": (
+        "Changes saved; the type changed, so the document is being read again as the new type."
+    ),
+    "已删除": "Removed",
+    "已删除失败的上传 {no}。": "Failed upload {no} removed.",
+    "已在销毁申请中的文档不再列出；诉讼保全的文档不能销毁。": (
+        "Documents already in a destruction request are not listed; documents on legal hold cannot "
+        "be destroyed."
+    ),
+    "已存在相同文件，未重复保存": "The same file is already on file; not stored twice",
+    "已归还。": "Returned.",
+    "已批准 {who} 的借阅申请（{n} 份文档），借阅至 {until}。": (
+        "Approved {who}'s request ({n} documents), on loan until {until}."
+    ),
+    "已批准销毁申请（{n} 份文档），档案室可以执行。": (
+        "Destruction approved ({n} documents); the archive office may execute it."
+    ),
+    "已提交借阅申请（{n} 份文档），等待档案室审批。": (
+        "Borrow request sent ({n} documents); waiting for the archive office."
+    ),
+    "已提交销毁申请（{n} 份文档），等待公司领导批准。": (
+        "Destruction requested ({n} documents); waiting for a leader to approve."
+    ),
+    "已收回 {who} 借阅的 {n} 份文档，其访问权限已终止。": (
+        "Recalled the {n} documents lent to {who}; their access has ended."
+    ),
+    "已核验": "Verified",
+    "已登记，档案编号 {no}。": "Registered as {no}.",
+    "已读取": "Read",
+    "需核对": "To confirm",
+    "去核对": "Review",
+    "没有修改。": "Nothing changed.",
+    "识别内容": "Read values",
+    "已过期 {n} 天": "Expired {n} days ago",
+    "已销毁 {n} 份文档，销毁记录已保存。": "{n} documents destroyed; their destruction records are kept.",
+    "已销毁文档的记录：销毁了什么、理由、申请人、批准人、执行人与时间。": (
+        "What was destroyed, why, who asked, approved and executed, and when."
+    ),
+    "已销毁的文档": "Destroyed documents",
+    "已驳回 {who} 的借阅申请（{n} 份文档）。": "Rejected {who}'s request ({n} documents).",
+    "已驳回销毁申请（{n} 份文档），文档保留。": "Destruction rejected ({n} documents); the documents stay.",
+    "年审": "Annual review",
+    "年审日 {day}；列出次年 7 月 1 日前到期的文档。": (
+        "Review date {day}; documents expiring before 1 July next year are listed."
+    ),
+    "序号": "No.",
+    "序号、供应商/客户、企业法人、联系人、联系电话、联系邮件、合作内容、备注。": (
+        "No., partner, legal representative, contact, phone, e-mail, cooperation, remarks."
+    ),
+    "您所在的部门不在系统的部门列表中，请联系档案管理员登记。": (
+        "Your department is not on the list of departments; ask the archive office to register the partner."
+    ),
+    "意见": "Comment",
+    "我已核对以上文档，确认永久销毁。": "I have checked these documents and confirm their destruction.",
+    "打开档案目录": "Open the catalogue",
+    "执照号码": "Licence number",
+    "执行人": "Executed by",
+    "批准人": "Approved by",
+    "收回": "Recall",
+    "收回后借阅人将立即无法访问这些文档。确定收回？": "The borrower loses access at once. Recall?",
+    "改变文档类型后，将按新类型重新识别各项内容（人工填写的内容保留）。": (
+        "A new type means the document is read again as that type (values entered by people stay)."
+    ),
+    "文件名": "File name",
+    "无部门": "No department",
+    "是": "Yes",
+    "更多资料（基本资料登记表所需）": "More details (for the registration form)",
+    "更正。": ".",
+    "最低评分": "Minimum score",
+    "未能识别": "Not read",
+    "查看原因": "Why",
+    "查看销毁记录": "Destruction records",
+    "核对页面": "the review page",
+    "格式": "Format",
+    "档案编号，每行一个": "Archive numbers, one per line",
+    "每份文档一行，按档案编号排列，可筛选并下载。": (
+        "One row per document by archive number, to filter and download."
+    ),
+    "每份文档留下一条销毁记录（档案编号、题名、理由、申请人、批准人、执行人、时间、SHA-256）。": (
+        "Each document leaves a destruction record (archive number, title, reason, requester, appro"
+        "ver, executor, time, SHA-256)."
+    ),
+    "每年 7 月 1 日年审：缺有效营业执照或银行信息的客商，以及次年 7 月 1 日前到期的文档。": (
+        "The 1 July review: partners without a valid licence or bank details, and documents expirin"
+        "g before next 1 July."
+    ),
+    "每项修改都记入文档的变更记录与审计日志。": (
+        "Every change goes into the document's history and the audit log."
+    ),
+    "永久销毁": "Destroy for good",
+    "没有需要年审处理的客商或文档。": "Nothing for the annual review.",
+    "渠道": "Channel",
+    "留空时按识别出的内容命名，例如「营业执照（公司名称）」；一次上传多个文件时建议留空。": (
+        "Left empty, the title comes from what is read, e.g. 营业执照（company name）; best left em"
+        "pty when uploading several files."
+    ),
+    "确认销毁": "Confirm destruction",
+    "移除": "Remove",
+    "筛选条件": "Filters",
+    "结果数": "Results",
+    "缺有效营业执照": "No valid licence",
+    "缺营业执照": "No licence",
+    "缺银行信息": "No bank details",
+    "网络错误，可重试": "Network error; try again",
+    "行数": "Rows",
+    "评分": "Score",
+    "识别有误的内容请到": "Correct misread values on",
+    "识别结果": "What was read",
+    "识别置信度": "OCR confidence",
+    "诉讼保全（保全期间不可销毁）": "Legal hold (cannot be destroyed while held)",
+    "请联系档案管理员重新处理或删除": "ask the archive office to retry or remove it",
+    "请联系档案管理员重新处理或删除。": "Ask the archive office to retry or remove it.",
+    "返回条数": "Returned",
+    "还剩 {n} 天": "{n} days left",
+    "重复文件": "Duplicate",
+    "重新处理": "Process again",
+    "重试": "Retry",
+    "销毁日期从": "Destroyed from",
+    "销毁时间": "Destroyed at",
+    "销毁记录": "Destruction records",
+    "错误": "Error",
+    "长期": "Long-term",
+    "页码": "Page",
+    "题名": "Title",
+    "驳回人": "Rejected by",
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -476,6 +660,90 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "evaluation": ("供应商评价", "Supplier evaluation"),
         "rating": ("信用评级", "Credit rating"),
     },
+    # A partner's record (partner history, forms).
+    "partner_field": {
+        "name": ("名称", "Name"),
+        "kind": ("类型", "Kind"),
+        "department": ("部门", "Department"),
+        "credit_code": ("统一社会信用代码", "Credit code"),
+        "legal_representative": ("法定代表人", "Legal representative"),
+        "address": ("地址", "Address"),
+        "contact_person": ("联系人", "Contact"),
+        "phone": ("电话", "Phone"),
+        "email": ("邮箱", "E-mail"),
+        "fax": ("传真", "Fax"),
+        "bank_name": ("开户银行", "Bank"),
+        "bank_account": ("银行账号", "Bank account"),
+        "cooperation": ("合作内容", "Cooperation"),
+        "credit_rating": ("信用等级", "Credit rating"),
+        "remarks": ("备注", "Remarks"),
+        "status": ("状态", "Status"),
+    },
+    # A document's record (edit form, its history).
+    "document_field": {
+        "title": ("题名", "Title"),
+        "doc_type": ("文档类型", "Document type"),
+        "confidentiality": ("密级", "Confidentiality"),
+        "department": ("部门", "Department"),
+        "expires_on": ("到期日期", "Expires on"),
+        "legal_hold": ("诉讼保全", "Legal hold"),
+        "partner_id": ("所属客商", "Partner"),
+        "filename": ("文件名", "File name"),
+        "sha256": ("SHA-256", "SHA-256"),
+        "size": ("大小（字节）", "Size (bytes)"),
+        "duplicate": ("重复文件", "Duplicate"),
+    },
+    "page_source": {
+        "text": ("文字层", "Text layer"),
+        "ocr": ("OCR 识别", "OCR"),
+    },
+    "action": {
+        "search": ("检索", "Search"),
+        "view": ("查看文档", "View document"),
+        "download": ("下载原件", "Download original"),
+        "upload": ("上传", "Upload"),
+        "lookup": ("执照号码查询", "Licence lookup"),
+        "partner_create": ("登记客商", "Register partner"),
+        "partner_update": ("修改客商", "Change partner"),
+        "partner_view": ("查看客商", "View partner"),
+        "partner_search": ("查询客商", "Search partners"),
+        "document_update": ("修改文档", "Change document"),
+        "field_correction": ("更正识别内容", "Correct read values"),
+        "review_decision": ("核对决定", "Review decision"),
+        "review_queue": ("查看待核对", "Review queue"),
+        "compliance_expiry_unknown": ("到期日未知查询", "Unknown expiry query"),
+        "document_retry": ("重新处理", "Retry processing"),
+        "document_remove": ("删除失败文档", "Remove failed document"),
+        "borrow_request": ("借阅申请", "Borrow request"),
+        "borrow_approve": ("批准借阅", "Approve loan"),
+        "borrow_reject": ("驳回借阅", "Reject loan"),
+        "borrow_return": ("归还", "Return"),
+        "borrow_recall": ("收回借阅", "Recall loan"),
+        "destruction_request": ("申请销毁", "Request destruction"),
+        "destruction_approve": ("批准销毁", "Approve destruction"),
+        "destruction_reject": ("驳回销毁", "Reject destruction"),
+        "destruction_execute": ("执行销毁", "Execute destruction"),
+        "audit_query": ("查询审计日志", "Audit query"),
+        "compliance_expiring": ("到期查询", "Expiry query"),
+        "expiry_notice": ("到期通知", "Expiry notice"),
+        "report": ("报表", "Report"),
+        "catalogue": ("档案目录", "Catalogue"),
+        "credit_rating": ("信用评级", "Credit rating"),
+        "supplier_evaluation": ("供应商评价", "Supplier evaluation"),
+        "check": ("清查", "Integrity check"),
+        "backup": ("备份", "Backup"),
+        "restore": ("恢复", "Restore"),
+    },
+    "flag": {
+        "credit_code_mismatch": ("信用代码不符", "Credit code differs"),
+        "name_mismatch": ("名称不符", "Name differs"),
+        "party_mismatch": ("当事方不符", "Parties differ"),
+    },
+    "report": {
+        "partners": ("客商汇总表", "Partner summary"),
+        "annual-review": ("年审", "Annual review"),
+        "registration-form": ("基本资料登记表", "Registration form"),
+    },
     "status": {
         "queued": ("排队中", "Queued"),
         "processing": ("处理中", "Processing"),
@@ -487,6 +755,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "returned": ("已归还", "Returned"),
         "expired": ("已到期", "Expired"),
         "executed": ("已销毁", "Executed"),
+        "recalled": ("已收回", "Recalled"),
+        "on_loan": ("借出中", "On loan"),
     },
 }
 

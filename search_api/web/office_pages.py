@@ -1,4 +1,4 @@
-"""The archive office: partners and lookup, the borrowing and destruction inboxes, the audit log."""
+"""The archive office: partners and lookup, the audit log."""
 
 from __future__ import annotations
 
@@ -6,48 +6,74 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from archive import borrowing as borrowing_service
-from archive import destruction as destruction_service
 from archive import partners as partner_service
 from archive.audit import record_event, search_entries
-from archive.errors import Forbidden, InvalidInput
+from archive.departments import choosable_departments, require_known_department
+from archive.destruction import partner_records
+from archive.errors import Conflict, Forbidden, InvalidInput
 from archive.lookup import lookup_license
-from archive.models import Document
-from archive.permissions import document_visibility_clause
+from archive.models import Document, Partner
+from archive.permissions import User, document_visibility_clause
 from archive.schemas import PartnerCreate, PartnerKind, PartnerStatus
+from archive.settings import Settings
 from search_api.web import partner_life_pages
-from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
+from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, done, language, render, zone_name
+from search_api.web.i18n import translator
+from search_api.web.present import audit_actions, describe_changes, describe_entries, validation_message
 from search_api.web.security import check_csrf
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 Csrf = Annotated[str, Form()]
 
 
-def _done(target: str) -> RedirectResponse:
-    return RedirectResponse(target, status_code=303)
-
-
 @router.get("/partners", response_class=HTMLResponse)
 def partners_page(
     request: Request,
     session: WebSession,
+    settings: WebSettings,
     user: WebUser,
     q: Annotated[str, Query(max_length=200)] = "",
     kind: PartnerKind | None = None,
     status: PartnerStatus | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
+    return _partners(
+        request,
+        session,
+        settings,
+        user,
+        q=q,
+        kind=kind.value if kind else "",
+        status=status.value if status else "",
+        page=page,
+    )
+
+
+def _partners(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    *,
+    q: str = "",
+    kind: str = "",
+    status: str = "",
+    page: int = 1,
+    form: dict[str, str] | None = None,
+    form_error: str | None = None,
+) -> HTMLResponse:
     size = 50
     total, items = partner_service.list_partners(
         session,
         user=user,
         q=q or None,
-        kind=kind.value if kind else None,
-        status=status.value if status else None,
+        kind=kind or None,
+        status=status or None,
         offset=(page - 1) * size,
         limit=size,
     )
@@ -56,51 +82,110 @@ def partners_page(
         "partners.html",
         {
             "q": q,
-            "kind": kind.value if kind else "",
+            "kind": kind,
             "total": total,
             "items": items,
             "page": page,
             "pages": max(1, -(-total // size)),
             "kinds": [k.value for k in PartnerKind],
-            "status": status.value if status else "",
+            "status": status,
             "statuses": [s.value for s in PartnerStatus],
+            "departments": choosable_departments(settings, user),
+            "form": form or {},
+            "form_error": form_error,
         },
+        status_code=422 if form_error else 200,
     )
 
 
-@router.post("/partners")
+_OPTIONAL_PARTNER_FIELDS = (
+    "credit_code",
+    "legal_representative",
+    "contact_person",
+    "phone",
+    "email",
+    "fax",
+    "address",
+    "bank_name",
+    "bank_account",
+    "cooperation",
+    "remarks",
+)
+
+
+@router.post("/partners", response_model=None)
 def create_partner(
     request: Request,
     session: WebSession,
     settings: WebSettings,
     user: WebUser,
     csrf_token: Csrf,
-    name: Annotated[str, Form()],
-    kind: Annotated[str, Form()],
-    department: Annotated[str, Form()],
-    credit_code: Annotated[str, Form()] = "",
-    legal_representative: Annotated[str, Form()] = "",
-    contact_person: Annotated[str, Form()] = "",
-    phone: Annotated[str, Form()] = "",
-) -> RedirectResponse:
+    name: Annotated[str, Form(max_length=2000)],
+    kind: Annotated[str, Form(max_length=20)],
+    department: Annotated[str, Form(max_length=200)] = "",
+    credit_code: Annotated[str, Form(max_length=100)] = "",
+    legal_representative: Annotated[str, Form(max_length=2000)] = "",
+    contact_person: Annotated[str, Form(max_length=2000)] = "",
+    phone: Annotated[str, Form(max_length=2000)] = "",
+    email: Annotated[str, Form(max_length=2000)] = "",
+    fax: Annotated[str, Form(max_length=2000)] = "",
+    address: Annotated[str, Form(max_length=2000)] = "",
+    bank_name: Annotated[str, Form(max_length=2000)] = "",
+    bank_account: Annotated[str, Form(max_length=2000)] = "",
+    cooperation: Annotated[str, Form(max_length=4000)] = "",
+    remarks: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
     check_csrf(request, csrf_token)
+    typed = {
+        "name": name,
+        "kind": kind,
+        "department": department,
+        "credit_code": credit_code,
+        "legal_representative": legal_representative,
+        "contact_person": contact_person,
+        "phone": phone,
+        "email": email,
+        "fax": fax,
+        "address": address,
+        "bank_name": bank_name,
+        "bank_account": bank_account,
+        "cooperation": cooperation,
+        "remarks": remarks,
+    }
+    entered = {key: value.strip() for key, value in typed.items()}
+    lang = language(request)
+    try:
+        partner = _register(session, settings, user, entered, lang)
+    except (InvalidInput, Conflict) as exc:
+        # Back to the form with what was typed, and what is wrong in words.
+        session.rollback()
+        return _partners(request, session, settings, user, form=entered, form_error=exc.message)
+    t = translator(lang)
+    return done(request, f"/partners/{partner.id}", t("已登记，档案编号 {no}。", no=partner.archive_no))
+
+
+def _register(
+    session: Session, settings: Settings, user: User, entered: dict[str, str], lang: str
+) -> Partner:
     try:
         data = PartnerCreate.model_validate(
             {
-                "name": name.strip(),
-                "kind": kind,
-                "department": department.strip(),
-                "credit_code": credit_code.strip() or None,
-                "legal_representative": legal_representative.strip() or None,
-                "contact_person": contact_person.strip() or None,
-                "phone": phone.strip() or None,
+                "name": entered["name"],
+                "kind": entered["kind"],
+                "department": entered["department"],
+                **{key: entered[key] or None for key in _OPTIONAL_PARTNER_FIELDS},
             }
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(problems) from exc
-    partner = partner_service.create_partner(session, settings=settings, user=user, data=data)
-    return _done(f"/partners/{partner.id}")
+        raise InvalidInput(validation_message(lang, exc.errors())) from exc
+    if data.department not in choosable_departments(settings, user):
+        require_known_department(settings, data.department)
+        raise InvalidInput(
+            f"只能登记到本人所在部门：{'、'.join(sorted(user.departments)) or '无'}"
+            " (you may register partners only for your own departments)",
+            field="department",
+        )
+    return partner_service.create_partner(session, settings=settings, user=user, data=data)
 
 
 @router.get("/partners/{partner_id}", response_class=HTMLResponse)
@@ -113,13 +198,25 @@ def partner_page(
         .where(Document.partner_id == partner.id, document_visibility_clause(user))
         .order_by(Document.archive_no)
     ).all()
+    lang = language(request)
+    history = [
+        {
+            "at": c.at,
+            "user": c.user,
+            "confirmed_by": c.confirmed_by,
+            "confirmed_at": c.confirmed_at,
+            "lines": describe_changes(lang, "partner_field", c.changes),
+        }
+        for c in reversed(partner.changes)
+    ]
     return render(
         request,
         "partner.html",
         {
             "partner": partner,
             "documents": documents,
-            "history": list(reversed(partner.changes)),
+            "history": history,
+            "destroyed": partner_records(session, user=user, partner_id=partner.id),
             **partner_life_pages.page_context(session, user=user, settings=settings, partner=partner),
         },
     )
@@ -139,165 +236,6 @@ def lookup_page(
     return render(request, "lookup.html", {"license_no": license_no, "result": result})
 
 
-# 借阅 -----------------------------------------------------------------------------------
-
-
-@router.get("/borrowing", response_class=HTMLResponse)
-def borrowing_page(request: Request, session: WebSession, user: WebUser, doc: str = "") -> HTMLResponse:
-    mine = borrowing_service.list_requests(session, user=user, status=None, mine=True)
-    inbox = []
-    if user.has_role(*borrowing_service.APPROVERS):
-        inbox = [
-            r
-            for r in borrowing_service.list_requests(session, user=user, status="pending", mine=False)
-            if r.requester != user.sub
-        ]
-    ids = {doc_id for r in [*mine, *inbox] for doc_id in r.document_ids}
-    # Titles only for the documents the viewer may see; the others show by archive number.
-    visible = {
-        d.id: d
-        for d in session.scalars(
-            select(Document).where(Document.id.in_(ids), document_visibility_clause(user))
-        )
-    }
-    numbers = dict(
-        session.execute(select(Document.id, Document.archive_no).where(Document.id.in_(ids))).all()
-    )
-    return render(
-        request,
-        "borrowing.html",
-        {
-            "mine": mine,
-            "inbox": inbox,
-            "visible": visible,
-            "numbers": numbers,
-            "prefill": doc,
-            "status_of": borrowing_service.effective_status,
-        },
-    )
-
-
-@router.post("/borrowing")
-def request_borrow(
-    request: Request,
-    session: WebSession,
-    user: WebUser,
-    csrf_token: Csrf,
-    documents: Annotated[str, Form(max_length=5000)],
-    reason: Annotated[str, Form(max_length=1000)],
-    days: Annotated[int, Form(ge=1, le=30)] = 7,
-    access: Annotated[str, Form(pattern="^(view|download)$")] = "download",
-) -> RedirectResponse:
-    check_csrf(request, csrf_token)
-    wanted = [part.strip() for part in documents.replace(",", "\n").splitlines() if part.strip()]
-    # Archive numbers as people quote them, or document ids.
-    found = dict(
-        session.execute(
-            select(Document.archive_no, Document.id).where(
-                or_(Document.archive_no.in_(wanted), Document.id.in_(wanted))
-            )
-        ).all()
-    )
-    ids = [found.get(item, item) for item in wanted]
-    borrowing_service.create_request(
-        session, user=user, document_ids=ids, reason=reason, days=days, allow_download=access == "download"
-    )
-    return _done("/borrowing")
-
-
-@router.post("/borrowing/{request_id}/{decision}")
-def decide_borrow(
-    request: Request,
-    request_id: str,
-    decision: str,
-    session: WebSession,
-    user: WebUser,
-    csrf_token: Csrf,
-    note: Annotated[str, Form(max_length=1000)] = "",
-) -> RedirectResponse:
-    check_csrf(request, csrf_token)
-    if decision in ("approve", "reject"):
-        borrowing_service.decide(
-            session,
-            user=user,
-            request_id=request_id,
-            approve=decision == "approve",
-            note=note.strip() or None,
-        )
-    elif decision == "return":
-        borrowing_service.return_loan(session, user=user, request_id=request_id)
-    else:
-        raise InvalidInput(f"未知操作 (unknown action): {decision}")
-    return _done("/borrowing")
-
-
-# 销毁 -----------------------------------------------------------------------------------
-
-
-@router.get("/destruction", response_class=HTMLResponse)
-def destruction_page(
-    request: Request, session: WebSession, settings: WebSettings, user: WebUser
-) -> HTMLResponse:
-    requests = destruction_service.list_requests(session, user=user, status=None)
-    eligible = []
-    if user.has_role("archivist"):
-        eligible = destruction_service.eligible_documents(session, user=user)
-    return render(request, "destruction.html", {"requests": requests, "eligible": eligible})
-
-
-@router.post("/destruction")
-def request_destruction(
-    request: Request,
-    session: WebSession,
-    user: WebUser,
-    csrf_token: Csrf,
-    reason: Annotated[str, Form(max_length=2000)],
-    document_ids: Annotated[list[str] | None, Form()] = None,
-    appraisal_note: Annotated[str, Form(max_length=4000)] = "",
-) -> RedirectResponse:
-    check_csrf(request, csrf_token)
-    destruction_service.create_request(
-        session,
-        user=user,
-        document_ids=document_ids or [],
-        reason=reason,
-        appraisal_note=appraisal_note.strip() or None,
-    )
-    return _done("/destruction")
-
-
-@router.post("/destruction/{request_id}/{step}")
-def destruction_step(
-    request: Request,
-    request_id: str,
-    step: str,
-    session: WebSession,
-    settings: WebSettings,
-    user: WebUser,
-    csrf_token: Csrf,
-) -> RedirectResponse:
-    check_csrf(request, csrf_token)
-    if step == "approve":
-        destruction_service.approve(session, user=user, request_id=request_id)
-    elif step == "execute":
-        store = request.app.state.store
-        _, unreferenced = destruction_service.execute(
-            session,
-            user=user,
-            request_id=request_id,
-            es=request.app.state.es,
-            index_prefix=settings.es_index_prefix,
-            store=store,
-        )
-        session.commit()
-        # Files go only once the record of their destruction is safely committed.
-        for sha256 in unreferenced:
-            store.remove(sha256)
-    else:
-        raise InvalidInput(f"未知操作 (unknown action): {step}")
-    return _done("/destruction")
-
-
 # 审计 -----------------------------------------------------------------------------------
 
 
@@ -305,6 +243,7 @@ def destruction_step(
 def audit_page(
     request: Request,
     session: WebSession,
+    settings: WebSettings,
     user: WebUser,
     who: Annotated[str, Query(alias="user", max_length=100)] = "",
     action: Annotated[str, Query(max_length=50)] = "",
@@ -317,6 +256,9 @@ def audit_page(
         since_at = datetime.fromisoformat(since) if since else None
     except ValueError as exc:
         raise InvalidInput("起始时间格式应为 2026-01-31 或 2026-01-31T08:00", field="since") from exc
+    if since_at is not None and since_at.tzinfo is None:
+        # What a person types is the office's time, not UTC.
+        since_at = since_at.replace(tzinfo=settings.zone)
     size = 100
     entries = search_entries(
         session,
@@ -343,11 +285,13 @@ def audit_page(
         request,
         "audit.html",
         {
-            "entries": entries,
+            "entries": describe_entries(session, user=user, lang=language(request), entries=entries),
+            "actions": audit_actions(),
             "who": who,
             "action": action,
             "since": since,
             "page": page,
             "more": len(entries) == size,
+            "zone": zone_name(settings),
         },
     )

@@ -23,7 +23,16 @@ from archive.permissions import mask_id_numbers, partner_visibility_clause, sees
 from archive.schemas import DocType, PartnerKind
 from archive.search import SearchFilters, search_documents
 from archive.settings import Settings
-from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
+from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
+from search_api.web.i18n import labeller
+from search_api.web.present import (
+    CERTAINTY_WORDS,
+    describe_entries,
+    local_time,
+    message_in,
+    readings,
+    resolve_names,
+)
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE_SIZE = 20
@@ -113,23 +122,43 @@ def document_page(
     document = document_service.view_document(session, user=user, document_id=document_id)
     unmasked = sees_id_numbers(user, document.id)
     show = (lambda text: text) if unmasked else mask_id_numbers
-    fields = {k: show(v) if isinstance(v, str) else v for k, v in (document.fields or {}).items()}
+    lang = language(request)
+    label = labeller(lang)
     pages = [
-        {"number": p.number, "text": show(p.text), "source": p.source, "confidence": p.ocr_confidence}
+        {
+            "number": p.number,
+            "text": show(p.text),
+            "source": label("page_source", p.source),
+            "confidence": p.ocr_confidence,
+        }
         for p in document.page_texts
     ]
     _same, check = check_service.latest_check(session, user=user, document_id=document.id)
+    when = local_time(settings.zone)
+    history = document_service.change_history(session, document_id=document.id)
+    names = resolve_names(session, user=user, lang=lang, ids=[document.superseded_by or ""])
+    perpetual = (document.fields or {}).get("perpetual") is True
+    flags = document.flags or []
     return render(
         request,
         "document.html",
         {
             "doc": document,
             "partner": document.partner,
-            "fields": fields,
+            "readings": readings(document, lang=lang, shown=show, when=when),
+            "flags": [{**f, "message": show(message_in(lang, str(f.get("message", ""))))} for f in flags],
+            "error": message_in(lang, document.error) if document.error else None,
             "pages": pages,
             "page_images": document.media_type in _PAGED_TYPES,
             "check": check,
             "stamp": filing_stamp(document, settings),
+            "perpetual": perpetual,
+            "expired": bool(document.expires_on and not perpetual and document.expires_on < settings.today()),
+            "superseded": names.document(document.superseded_by) if document.superseded_by else None,
+            "history": describe_entries(session, user=user, lang=lang, entries=history),
+            "can_edit": user.has_role("archivist", "admin"),
+            "certainty_words": CERTAINTY_WORDS,
+            "review_url": f"/review?document={document.id}",
         },
     )
 

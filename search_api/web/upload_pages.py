@@ -18,7 +18,7 @@ from archive import documents as document_service
 from archive.auth import AuthenticationError, resolve_user
 from archive.permissions import CONFIDENTIALITY_LEVELS, User
 from archive.schemas import Confidentiality, DocType
-from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
+from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
 from search_api.web.i18n import labeller
 from search_api.web.search_pages import visible_partners
 from search_api.web.security import check_csrf, session_token
@@ -37,6 +37,7 @@ def upload_page(request: Request, session: WebSession, user: WebUser, partner_id
         {
             "partners": visible_partners(session, user),
             "partner_id": partner_id,
+            "can_manage": user.has_role("archivist", "admin"),
             "doc_types": [t.value for t in DocType],
             "levels": [
                 lvl
@@ -100,11 +101,14 @@ async def upload_file(
     if not outcome.duplicate:
         # Committed first: if this enqueue is lost, the worker's sweep still finds the record.
         request.app.state.queue.enqueue_document(document.id)
+    label = labeller(language(request))
     return JSONResponse(
         {
             "id": document.id,
             "status": document.status,
+            "status_label": label("status", document.status),
             "archive_no": document.archive_no,
+            "title": document.title,
             "duplicate": outcome.duplicate,
         },
         status_code=200 if outcome.duplicate else 202,
@@ -118,7 +122,7 @@ def document_status(
     """What the upload page polls: status, and the reason when it failed."""
     user = _json_user(request, settings, session)
     document = document_service.get_visible_document(session, user=user, document_id=document_id)
-    label = labeller(request.cookies.get("pa_lang") or settings.web_default_lang)
+    label = labeller(language(request))
     return JSONResponse(
         {
             "id": document.id,
@@ -131,3 +135,32 @@ def document_status(
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+@json_api.post("/documents/{document_id}/retry")
+def retry_document(
+    request: Request, document_id: str, session: WebSession, settings: WebSettings
+) -> JSONResponse:
+    """Process a failed upload again (archive office), from the upload page."""
+    check_csrf(request, None)
+    user = _json_user(request, settings, session)
+    document = document_service.requeue_failed(session, user=user, document_id=document_id)
+    session.commit()
+    request.app.state.queue.enqueue_document(document.id)
+    return JSONResponse({"id": document.id, "status": document.status}, status_code=202)
+
+
+@json_api.delete("/documents/{document_id}")
+def remove_document(
+    request: Request, document_id: str, session: WebSession, settings: WebSettings
+) -> JSONResponse:
+    """Remove a failed upload (archive office), from the upload page."""
+    check_csrf(request, None)
+    user = _json_user(request, settings, session)
+    unreferenced = document_service.remove_failed(
+        session, user=user, document_id=document_id, es=request.app.state.es, prefix=settings.es_index_prefix
+    )
+    session.commit()
+    if unreferenced:
+        request.app.state.store.remove(unreferenced)
+    return JSONResponse({"id": document_id, "removed": True})

@@ -30,7 +30,7 @@ def test_upload_search_borrow_and_office_pages(new_context, run_worker, tmp_path
     zhang.click("text=登记客商 >> nth=1")
     zhang.fill("#p-name", PARTNER)
     zhang.select_option("#p-kind", "supplier")
-    zhang.fill("#p-dept", "采购部")
+    zhang.select_option("#p-dept", "采购部")
     zhang.fill("#p-code", CREDIT_CODE)
     zhang.fill("#p-legal", "林建华")
     zhang.click('form[action="/partners"] button[type="submit"]')
@@ -78,7 +78,8 @@ def test_upload_search_borrow_and_office_pages(new_context, run_worker, tmp_path
     shot(zhang, "03-search-hit")
 
     zhang.click(".hit h3 a")
-    expect(zhang.locator("h1")).to_have_text("扫描件-0042")
+    # Uploaded without a title: named from what was read, not after the file.
+    expect(zhang.locator("h1")).to_have_text("采购合同 HT-2026-0042")
     image = zhang.locator(".page img").first
     image.scroll_into_view_if_needed()
     zhang.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
@@ -120,7 +121,7 @@ def test_upload_search_borrow_and_office_pages(new_context, run_worker, tmp_path
     li.goto("/search?q=" + "离心水泵")
     expect(li.locator("#total")).to_have_attribute("data-total", "1")
     li.click(".hit h3 a")
-    expect(li.locator("h1")).to_have_text("扫描件-0042")
+    expect(li.locator("h1")).to_have_text("采购合同 HT-2026-0042")
     shot(li, "08-borrowed-document")
     li.goto("/borrowing")
     expect(li.locator("#my-requests .status")).to_have_text("已批准")
@@ -136,7 +137,7 @@ def test_upload_search_borrow_and_office_pages(new_context, run_worker, tmp_path
     expect(wang.locator("tbody").first).to_contain_text(archive_no)
     shot(wang, "10-partner")
     wang.goto("/audit?user=li.na")
-    expect(wang.locator("table.audit")).to_contain_text("borrow_request")
+    expect(wang.locator("table.audit")).to_contain_text("借阅申请")
     shot(wang, "11-audit")
     wang.goto("/destruction")
     shot(wang, "12-destruction")

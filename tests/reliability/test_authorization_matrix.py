@@ -63,6 +63,8 @@ def write(allowed: Callable[[Who], bool], seen: Callable[[Who], bool], ok: int) 
 USERS = [Who(r, d, c) for r, d, c in itertools.product(
     ("staff", "manager", "archivist", "compliance", "admin"), (OWN, OTHER), ("internal", "confidential"))]
 
+FIRST_ARCHIVIST = next(u for u in USERS if u.role == "archivist")
+
 # method, path, body, expected status for a user, and for listings whether the document shows.
 Row = tuple[str, str, dict | None, Callable[[Who], int], Callable[[Who], bool] | None]
 TABLE: list[Row] = [
@@ -111,8 +113,9 @@ TABLE: list[Row] = [
     ("GET", "/destruction-requests", None, lambda u: 200 if u.is_("archivist", "admin") else 403, None),
     ("GET", "/destruction-records", None, lambda u: 200 if u.is_("archivist", "compliance", "admin") else 403, None),
     ("GET", "/destruction-eligible", None, lambda u: 200 if u.is_("archivist", "admin") else 403, None),
+    # A document is proposed for destruction once: later archivists find it in an open request.
     ("POST", "/destruction-requests", {"document_ids": ["{spare}"], "reason": "保管期满"},
-     lambda u: 201 if u.is_("archivist") else 403, None),
+     lambda u: (201 if u == FIRST_ARCHIVIST else 409) if u.is_("archivist") else 403, None),
     ("POST", "/partners/{partner}/ratings", {"rating": "B", "rated_on": "2026-07-01", "reason": "年度评审"},
      lambda u: 201 if u.is_("archivist", "compliance", "admin") else 403, None),
     ("GET", "/borrow-requests", None, lambda u: 200, None),
