@@ -435,6 +435,9 @@ EN: dict[str, str] = {
     ),
     "已核验": "Verified",
     "已登记，档案编号 {no}。": "Registered as {no}.",
+    "已提交建档申请，临时编号 {no}，待部门负责人批准后生成档案编号。": (
+        "Submitted for opening as {no}; the archive number is given when the department head approves."
+    ),
     "已读取": "Read",
     "需核对": "To confirm",
     "去核对": "Review",

@@ -161,7 +161,12 @@ def create_partner(
         session.rollback()
         return _partners(request, session, settings, user, form=entered, form_error=exc.message)
     t = translator(lang)
-    return done(request, f"/partners/{partner.id}", t("已登记，档案编号 {no}。", no=partner.archive_no))
+    if partner.archive_no:
+        message = t("已登记，档案编号 {no}。", no=partner.archive_no)
+    else:
+        opening = "已提交建档申请，临时编号 {no}，待部门负责人批准后生成档案编号。"
+        message = t(opening, no=partner.provisional_no)
+    return done(request, f"/partners/{partner.id}", message)
 
 
 def _register(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive import partners as partner_service
 from archive import ratings as rating_service
+from archive.departments import require_known_department
 from archive.documents import IntakePolicy
 from archive.errors import InvalidInput
 from archive.models import Partner
@@ -89,6 +90,8 @@ def page_context(session: Session, *, user: User, settings: Settings, partner: P
     return {
         "life_status_history": list(reversed(partner.status_history)),
         "life_can_edit": can_edit,
+        # A department moves only to one of the configured list (or stays where it is).
+        "life_departments": list(dict.fromkeys([partner.department, *settings.departments])),
         "life_can_change_status": may_change_status and bool(transitions),
         "life_transitions": transitions,
         "life_can_decide": status == "pending"
@@ -259,6 +262,7 @@ def edit(
             FIELD_LABELS.get(str(e["loc"][0]), str(e["loc"][0])) for e in exc.errors() if e["loc"]
         )
         raise InvalidInput(f"以下内容有误：{names} (invalid fields: {', '.join(wanted)})") from exc
+    require_known_department(settings, data.department)
     outcome = partner_service.update_partner(session, user=user, partner_id=partner_id, data=data)
     changed = set(outcome.applied)
     es = request.app.state.es
