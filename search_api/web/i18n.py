@@ -513,6 +513,10 @@ EN: dict[str, str] = {
     "缺有效营业执照": "No valid licence",
     "缺营业执照": "No licence",
     "缺银行信息": "No bank details",
+    "资料不齐全": "Incomplete file",
+    "这些证照的有效期未能读出，可能随时到期，请人工核对。": (
+        "The validity of these could not be read: they may expire any day; check them by hand."
+    ),
     "网络错误，可重试": "Network error; try again",
     "行数": "Rows",
     "评分": "Score",

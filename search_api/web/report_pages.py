@@ -107,7 +107,7 @@ def annual_review_page(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> HTMLResponse:
     chosen = year or settings.today().year
-    review = report_service.annual_review(session, user=user, year=chosen)
+    review = report_service.annual_review(session, user=user, settings=settings, year=chosen)
     return render(
         request,
         "annual_review.html",
@@ -118,7 +118,9 @@ def annual_review_page(
             "totals": {
                 "missing_licence": sum(len(d.missing_licence) for d in review.departments),
                 "missing_bank_info": sum(len(d.missing_bank_info) for d in review.departments),
+                "incomplete": sum(len(d.incomplete) for d in review.departments),
                 "expiring": sum(len(d.expiring) for d in review.departments),
+                "expiry_unknown": sum(len(d.expiry_unknown) for d in review.departments),
             },
         },
     )
@@ -131,7 +133,7 @@ def annual_review_file(
     user: WebUser,
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> Response:
-    review = report_service.annual_review(session, user=user, year=year)
+    review = report_service.annual_review(session, user=user, settings=settings, year=year)
     return attachment_response(report_service.annual_review_xlsx(review, zone=settings.zone))
 
 

@@ -248,11 +248,13 @@ def test_register_upload_read_correct_report(new_context, run_worker, tmp_path: 
     expect(wang.locator("h1")).to_have_text(f"{year} 年度年审")
     expect(wang.locator(".department[data-department='采购部']")).to_contain_text("安全生产许可证（2024 版）")
     expect(wang.locator(".department[data-department='财务部']")).to_contain_text("已过期")
+    expect(wang.locator("#n-incomplete")).to_have_text("1")
+    expect(wang.locator(".department[data-department='采购部'] ul.incomplete")).to_contain_text("签约人身份证 缺失")
     assert_readable(wang, "annual review")
     shot(wang, "28-annual-review")
     name, content = download(wang, "#annual-xlsx")
     book = openpyxl.load_workbook(io.BytesIO(content))
-    assert book.sheetnames[:3] == ["缺营业执照", "缺银行信息", "即将到期"]
+    assert {"缺营业执照", "缺银行信息", "资料不齐全", "即将到期", "到期日未知"} <= set(book.sheetnames)
     expiring = [[str(v) for v in row if v is not None] for row in book["即将到期"].iter_rows(values_only=True)]
     assert any("安全生产许可证（2024 版）" in row and "已过期" in row for row in expiring), expiring
 
