@@ -137,8 +137,6 @@ class Settings(BaseSettings):
         "合规部",
         "档案室",
     ]
-    # Where the office is: times are shown, and "today" is counted, in this zone.
-    timezone: str = "Asia/Shanghai"
 
     # A pending partner's documents are numbered under a provisional number until approval
     # gives the archive number: {prefix} is this, the format and sequence as above.
