@@ -164,6 +164,20 @@ def group_sequence(session: Session, group: str) -> SequenceFinding:
     return SequenceFinding(group, highest or 0, missing, duplicated, destroyed)
 
 
+_RETENTION_LENGTH = {"D10": 10, "D30": 30, "Y": 10_000}
+
+
+def longer_retention(kept: str | None, rule: str) -> str | None:
+    """The longer of a document's 保管期限 and what its (new) type's rule says; None stays None (永久).
+
+    A type correction may lengthen the period but never shorten it: a slip in the form must
+    not make a document destroyable years early. Shortening is an appraisal, not an edit.
+    """
+    if kept is None:
+        return None
+    return max(kept, rule, key=lambda code: _RETENTION_LENGTH.get(code, _RETENTION_LENGTH["Y"]))
+
+
 def retention_ends(*, retention: str | None, start: date) -> date | None:
     """When a document's 保管期限 runs out, counted from `start`; None for 永久 (never)."""
     years = RETENTION_YEARS.get(retention or "Y")

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from archive.antivirus import NOT_CONFIGURED, Scanner, Verdict, make_scanner
-from archive.archival_codes import ArchivalRule, apply_code, assign_codes
+from archive.archival_codes import ArchivalRule, apply_code, assign_codes, longer_retention
 from archive.audit import record_event
 from archive.db import session_scope
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, UnsupportedFile
@@ -307,11 +307,13 @@ def update_document(
     user: User,
     document_id: str,
     data: DocumentUpdate,
+    rule: ArchivalRule,
 ) -> Document:
     """Change what the archive office keeps about a document; fields go through the review service.
 
     Only what differs is changed and recorded. A new type means the document is read again:
-    it goes back to `queued`, and the caller enqueues it once this is committed.
+    it goes back to `queued`, and the caller enqueues it once this is committed; its 保管期限
+    becomes the new type's when that is longer (never shorter), its 档号 stays.
 
     The index is rewritten before the commit: a confidentiality change must never lag behind.
     """
@@ -337,8 +339,13 @@ def update_document(
         setattr(document, field, value)
         if field == "title":
             document.title_source = "supplied"
-    if "doc_type" in changes and document.status in ("indexed", "failed"):
-        _read_again(document)
+    if "doc_type" in changes:
+        retention = longer_retention(document.retention, rule.retention_for(document.doc_type))
+        if retention != document.retention:
+            changes["retention"] = {"old": document.retention, "new": retention}
+            document.retention = retention
+        if document.status in ("indexed", "failed"):
+            _read_again(document)
     if changes:
         record_event(session, user=user.sub, action="document_update", target=document.id, details=changes)
         session.flush()

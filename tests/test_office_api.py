@@ -84,6 +84,45 @@ def test_a_corrected_type_is_read_again_as_that_type(client, office, minjiang, u
     assert same.status_code == 200 and same.json()["status"] == "indexed"
 
 
+def test_a_corrected_type_lengthens_the_retention_never_shortens_it(
+    client, settings, office, minjiang, upload, run_worker, tmp_path
+) -> None:
+    """Filed as 其他 (定期10年) and expired in 2000, a contract would be destroyable since 2010:
+    corrected to 合同 it keeps 30 years; corrected on to 身份证 it does not fall back to 10."""
+    pdf = text_pdf(tmp_path / "scan0011.pdf", [CONTRACT_TEXT])
+    created = upload(office, pdf, partner_id=minjiang["id"], doc_type="other", expires_on="2000-01-01").json()
+    document_id = created["id"]
+    run_worker()
+    url = f"/api/v1/documents/{document_id}"
+    filed = client.get(url, headers=office.headers).json()
+    assert filed["retention"] == "D10"
+    code = filed["archival_code"]
+
+    def eligible() -> list[str]:
+        listed = client.get("/api/v1/destruction-eligible", headers=office.headers)
+        assert listed.status_code == 200, listed.text
+        return [item["id"] for item in listed.json()]
+
+    assert document_id in eligible()
+    changed = client.patch(url, json={"doc_type": "contract"}, headers=office.headers)
+    assert changed.status_code == 200
+    assert changed.json()["retention"] == "D30" and changed.json()["archival_code"] == code
+    assert document_id not in eligible()
+    run_worker()
+    again = client.patch(url, json={"doc_type": "id_card"}, headers=office.headers)
+    assert again.status_code == 200 and again.json()["retention"] == "D30"
+    assert document_id not in eligible()
+    engine = make_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        updates = session.scalars(
+            select(AuditEntry).where(AuditEntry.target == document_id, AuditEntry.action == "document_update")
+            .order_by(AuditEntry.seq)
+        ).all()
+    engine.dispose()
+    assert updates[0].details["retention"] == {"old": "D10", "new": "D30"}
+    assert "retention" not in updates[1].details
+
+
 def test_a_failed_upload_is_removed_with_its_file(
     client, settings, office, minjiang, make_caller, upload, run_worker, tmp_path
 ) -> None:

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from archive import documents as service
 from archive import watermark
+from archive.archival_codes import ArchivalRule
 from archive.departments import require_known_department
 from archive.models import Document
 from archive.permissions import User, mask_id_numbers, sees_id_numbers
@@ -183,7 +184,8 @@ def update_document(
     A new type means the document is read again as that type."""
     require_known_department(settings, data.department)
     document = service.update_document(
-        session, es=es, index_prefix=settings.es_index_prefix, user=user, document_id=document_id, data=data
+        session, es=es, index_prefix=settings.es_index_prefix, user=user, document_id=document_id, data=data,
+        rule=ArchivalRule.from_settings(settings),
     )
     if document.status == "queued" and "doc_type" in data.model_fields_set:
         session.commit()

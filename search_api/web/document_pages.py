@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from archive import documents as document_service
+from archive.archival_codes import ArchivalRule
 from archive.departments import require_known_department
 from archive.errors import Forbidden, InvalidInput
 from archive.permissions import CONFIDENTIALITY_LEVELS, CONFIDENTIALITY_RANK
@@ -112,6 +113,7 @@ def save_edit(
         user=user,
         document_id=document.id,
         data=data,
+        rule=ArchivalRule.from_settings(settings),
     )
     message = t("已保存修改。")
     if "doc_type" in data.model_fields_set and document.status == "queued":

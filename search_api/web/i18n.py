@@ -514,6 +514,15 @@ EN: dict[str, str] = {
     "缺营业执照": "No licence",
     "缺银行信息": "No bank details",
     "资料不齐全": "Incomplete file",
+    "无（自上传日起算）": "None (counted from the upload)",
+    "保管期限（现为{period}）按新类型的规定延长，不会因改类型而缩短；档号不变。": (
+        "The retention period (now {period}) lengthens to the new type's, never shortens with a type"
+        " change; the archival code stays."
+    ),
+    "保管期限自到期日（没有到期日的自上传日）起算；永久保管的文档从不列出。": (
+        "The retention period counts from the expiry (from the upload when there is none); "
+        "documents kept permanently are never listed."
+    ),
     "这些证照的有效期未能读出，可能随时到期，请人工核对。": (
         "The validity of these could not be read: they may expire any day; check them by hand."
     ),
@@ -694,6 +703,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "department": ("部门", "Department"),
         "expires_on": ("到期日期", "Expires on"),
         "legal_hold": ("诉讼保全", "Legal hold"),
+        "retention": ("保管期限", "Retention"),
+        "archival_code": ("档号", "Archival code"),
         "partner_id": ("所属客商", "Partner"),
         "filename": ("文件名", "File name"),
         "sha256": ("SHA-256", "SHA-256"),

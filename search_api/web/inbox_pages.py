@@ -5,6 +5,7 @@ recalled, and a destruction is executed only after a confirmation that lists wha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive import borrowing as borrowing_service
 from archive import destruction as destruction_service
+from archive.archival_codes import retention_ends
 from archive.errors import Conflict, Forbidden, InvalidInput
 from archive.models import BorrowRequest, DestructionRecord, DestructionRequest, Document
 from archive.permissions import User, can_view_document, destruction_record_visibility_clause
@@ -40,6 +42,10 @@ class Listed:
     href: str | None
     legal_hold: bool = False
     destroyed: bool = False
+    # 档号 and 保管期限: what an approver of a destruction judges by.
+    archival_code: str | None = None
+    retention: str | None = None
+    retention_ends: date | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ def _listed(user: User, documents: dict[str, Document], ids: list[str]) -> Reque
                 department=document.department,
                 href=f"/documents/{document.id}",
                 legal_hold=document.legal_hold,
+                archival_code=document.archival_code,
+                retention=document.retention,
+                retention_ends=retention_ends(
+                    retention=document.retention, start=document.expires_on or document.created_at.date()
+                ),
             )
         )
     return RequestDocuments(shown, hidden)
@@ -234,6 +245,8 @@ def _destruction_documents(
                 department=record.department,
                 href=None,
                 destroyed=True,
+                archival_code=record.archival_code,
+                retention=record.retention,
             )
             for record in kept
         ]

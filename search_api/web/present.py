@@ -338,8 +338,10 @@ _DETAIL_WORDS = {
     "fields": "识别内容",
     "decision": "处理结果",
     "field": "字段",
+    "retention": "保管期限",
 }
 _VALUE_GROUPS = {
+    "retention": "retention",
     "doc_type": "doc_type",
     "kind": "kind",
     "confidentiality": "confidentiality",

@@ -150,7 +150,7 @@ def retry_document(
     return JSONResponse({"id": document.id, "status": document.status}, status_code=202)
 
 
-@json_api.delete("/documents/{document_id}")
+@json_api.post("/documents/{document_id}/remove")
 def remove_document(
     request: Request, document_id: str, session: WebSession, settings: WebSettings
 ) -> JSONResponse:

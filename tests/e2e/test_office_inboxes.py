@@ -127,6 +127,61 @@ def test_destruction_shows_confirms_and_leaves_a_trace(new_context, archive) -> 
     assert name.endswith(".xlsx") and content[:2] == b"PK"
 
 
+def test_destruction_follows_the_retention_periods(
+    new_context, client, archive, upload, make_caller, run_worker, tmp_path: Path
+) -> None:
+    """保管期限 by type (合同 30 years, 身份证 10), counted from the expiry; a type corrected in the
+    edit form lengthens it, and the approver reads 档号 and 保管期限 in the request."""
+    office = make_caller("registrar", roles="archivist", clearance="confidential")
+    ids = {}
+    for title, doc_type, expires_on in (
+        ("法定代表人身份证", "id_card", "2012-01-01"),  # 定期10年: ran out on 2022-01-01
+        ("旧营业执照", "business_license", "2000-01-01"),  # 定期30年: runs until 2030
+        ("扫描件0007", "other", "2005-03-01"),  # filed as 其他 (10 years); in fact a contract
+    ):
+        pdf = text_pdf(tmp_path / f"{title}.pdf", [f"{title}\n{CONTRACT_TEXT}"])
+        response = upload(office, pdf, partner_id=archive["partner"]["id"], doc_type=doc_type, title=title,
+                          expires_on=expires_on)
+        assert response.status_code == 202, response.text
+        ids[title] = response.json()["id"]
+    assert run_worker() == 3
+
+    wang = sign_in(new_context(), "wang.fang", roles=("archivist",), clearance="confidential")
+    wang.goto("/destruction")
+    eligible = wang.locator("#eligible")
+    card = eligible.locator(f"tr[data-id='{ids['法定代表人身份证']}']")
+    expect(card.locator(".retention")).to_have_text("定期10年")
+    expect(card).to_contain_text("2022-01-01")
+    expect(card).to_contain_text("-D10-")  # its 档号
+    contract = eligible.locator(f"tr[data-id='{archive['ids']['旧采购合同']}']")
+    expect(contract.locator(".retention")).to_have_text("定期30年")
+    expect(contract).to_contain_text("2020-01-01")
+    expect(eligible).not_to_contain_text("旧营业执照")
+    expect(eligible.locator(f"tr[data-id='{ids['扫描件0007']}']")).to_contain_text("2015-03-01")
+    assert_readable(wang, "destruction eligible")
+    shot(wang, "54-destruction-retention")
+
+    # Corrected to 合同 in the form: 30 years now, no longer offered, the change in its history.
+    wang.goto(f"/documents/{ids['扫描件0007']}/edit")
+    expect(wang.locator("#edit-form")).to_contain_text("保管期限（现为定期10年）")
+    wang.select_option("#e-type", "contract")
+    wang.click('#edit-form button[type="submit"]')
+    expect(wang.locator("#notice")).to_contain_text("已保存修改")
+    expect(wang.locator("#history")).to_contain_text("保管期限：定期10年 → 定期30年")
+    wang.goto("/destruction")
+    expect(wang.locator("#eligible")).not_to_contain_text("扫描件0007")
+
+    # The request shows the approver each document's 档号, 保管期限 and when it ran out.
+    wang.check(f"#e-{ids['法定代表人身份证']}")
+    wang.fill("#d-reason", "保管期满")
+    wang.click("text=申请销毁")
+    request_row = wang.locator("#destruction-requests tr[data-status='pending']")
+    expect(request_row.locator(".retention")).to_contain_text("保管期限 定期10年 · 保管期满 2022-01-01")
+    expect(request_row.locator(".retention")).to_contain_text("档号 ")
+    assert_readable(wang, "destruction request with retention")
+    shot(wang, "55-destruction-request-retention")
+
+
 def test_borrow_inbox_shows_who_and_what_and_recalls(new_context, archive) -> None:
     numbers = archive["numbers"]
     na = sign_in(new_context(), "li.na", departments="销售部")

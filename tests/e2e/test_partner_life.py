@@ -33,7 +33,7 @@ def _register(page: Page, name: str, **fields: str) -> str:
     page.click("text=登记客商 >> nth=1")
     page.fill("#p-name", name)
     page.select_option("#p-kind", "supplier")
-    page.fill("#p-dept", "采购部")
+    page.select_option("#p-dept", "采购部")
     for selector, value in fields.items():
         page.fill(f"#{selector}", value)
     page.click('form[action="/partners"] button[type="submit"]')

@@ -70,7 +70,7 @@
       });
     }, function () {
       if (!window.confirm(words.confirmRemove)) return;
-      call("DELETE", "/web-api/documents/" + encodeURIComponent(id)).then(function (res) {
+      call("POST", "/web-api/documents/" + encodeURIComponent(id) + "/remove").then(function (res) {
         if (!res.ok) { setState(row, res.body.detail || "error", "failed"); return; }
         actions(row, null, null);
         row.dataset.status = "removed";
