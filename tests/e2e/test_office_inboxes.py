@@ -338,3 +338,58 @@ def test_expiry_in_days_and_a_phone(new_context, client, archive, upload, make_c
     )
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390, too_wide
     shot(mobile, "53-phone-compliance")
+
+
+def test_a_reading_that_disagrees_with_the_partner_is_not_shown_as_fact(
+    new_context, archive, create_partner, upload, make_caller, run_worker, tmp_path: Path
+) -> None:
+    """A contract filed under a partner who is neither 甲方 nor 乙方: both parties 需核对, with why."""
+    other = create_partner("泉州海丝贸易有限公司", "采购部")
+    office = make_caller("registrar", roles="archivist", clearance="confidential")
+    pdf = text_pdf(tmp_path / "误归档合同.pdf", [CONTRACT_TEXT])
+    response = upload(office, pdf, partner_id=other["id"])
+    assert response.status_code == 202, response.text
+    assert run_worker() == 1
+    wang = sign_in(new_context(), "wang.fang", roles=("archivist",), clearance="confidential")
+    wang.goto(f"/documents/{response.json()['id']}")
+    readings = wang.locator("table.readings")
+    for party in ("party_a", "party_b"):
+        row = readings.locator(f'tr[data-field="{party}"]')
+        expect(row.locator(".badge")).to_have_text("需核对")
+        expect(row.locator(".notes")).to_contain_text("中没有客商「泉州海丝贸易有限公司」")
+        # A row of the table still (the review queue's `.review` layout once turned it into a grid).
+        expect(row).to_have_css("display", "table-row")
+    # The 四性检测 evidence in the page's language: no English in brackets after the Chinese.
+    expect(wang.locator('#check-items tr[data-code="GD-1-1.1"] .evidence')).not_to_contain_text("both digests match")
+    # The contract number is read and plain; it carries no warning.
+    expect(readings.locator('tr[data-field="contract_no"] .badge')).not_to_have_text("需核对")
+    assert_readable(wang, "contract of another partner")
+    shot(wang, "56-document-party-mismatch")
+
+
+def test_the_office_pages_on_a_phone(new_context, archive) -> None:
+    """At 390 px every office page keeps the user's name in view and nothing runs off the side."""
+    phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    wang = sign_in(phone, "wang.fang", roles=("archivist",), clearance="confidential")
+    pages = {
+        "partner": f"/partners/{archive['partner']['id']}",
+        "document": f"/documents/{archive['ids']['框架合同']}",
+        "document-edit": f"/documents/{archive['ids']['框架合同']}/edit",
+        "destruction": "/destruction",
+        "borrowing": "/borrowing",
+        "reports": "/reports",
+        "catalogue": "/catalogue",
+        "audit": "/audit",
+        "upload": f"/upload?partner_id={archive['partner']['id']}",
+    }
+    for name, url in pages.items():
+        wang.goto(url)
+        box = wang.locator(".who .user .sub").bounding_box()
+        assert box is not None and box["width"] > 0 and box["x"] + box["width"] <= 390, (name, box)
+        overflowing = wang.evaluate(
+            """() => [...document.querySelectorAll("body *")]
+                 .filter(e => e.getBoundingClientRect().right > 391 && !e.closest(".scroll"))
+                 .map(e => e.tagName + "." + e.className + "#" + e.id).slice(0, 5)"""
+        )
+        assert wang.evaluate("document.documentElement.scrollWidth") <= 390, (name, overflowing)
+        shot(wang, f"57-phone-{name}", full_page=False)
