@@ -386,6 +386,9 @@ def test_the_office_pages_on_a_phone(new_context, archive) -> None:
         wang.goto(url)
         box = wang.locator(".who .user .sub").bounding_box()
         assert box is not None and box["width"] > 0 and box["x"] + box["width"] <= 390, (name, box)
+        # The menu under the name across the width, not a tall column beside it (it took 290 px).
+        header = wang.locator("header.top").bounding_box()
+        assert header is not None and header["height"] <= 130, (name, header)
         overflowing = wang.evaluate(
             """() => [...document.querySelectorAll("body *")]
                  .filter(e => e.getBoundingClientRect().right > 391 && !e.closest(".scroll"))
