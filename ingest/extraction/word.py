@@ -33,7 +33,8 @@ def extract_docx(path: Path, limits: ExtractionLimits, on_page: PageDone | None)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError) as error:
-        raise _corrupt(f"{type(error).__name__}: {error}") from error
+        # python-docx names the file by its path in the store: a person sees no server path.
+        raise _corrupt(f"{type(error).__name__}: {str(error).replace(str(path), 'upload')}") from error
     lines = [
         *_header_footer_lines(_headers(document)),
         *_block_lines(document.iter_inner_content()),

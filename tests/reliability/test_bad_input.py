@@ -152,6 +152,7 @@ def test_every_bad_input_ends_refused_or_failed_with_a_reason(strict, make_calle
         else:
             assert (document["status"], document["error_reason"]) == ("failed", expected), (name, document)
             assert document["error"], name
+            assert str(settings.data_path) not in document["error"], (name, document["error"])  # no server path
         outcomes[name] = document["error_reason"] or document["status"]
         indexed_ids[name] = document["id"]
     assert len(outcomes) == len(CORPUS)
