@@ -182,6 +182,18 @@ def test_register_upload_read_correct_report(new_context, run_worker, tmp_path: 
     expect(wang.locator(".pagetext h3 small").first).to_contain_text("OCR 识别")
     assert_readable(wang, "licence page")
     shot(wang, "23-licence-readings")
+    # From there to the review page, where the person confirms what OCR read; back on the
+    # document page the value is theirs, and its history says so.
+    licence_url = wang.url
+    wang.click("#unsure-count a")
+    item = wang.locator("#item-legal_representative")
+    item.locator('button[value="accept"]').click()
+    expect(item.locator(".decision")).to_contain_text("确认无误")
+    wang.goto(licence_url)
+    expect(readings.locator('tr[data-field="legal_representative"] .badge')).to_have_text("人工确认")
+    expect(readings.locator('tr[data-field="legal_representative"] .notes')).to_contain_text("wang.fang")
+    expect(wang.locator("#history")).to_contain_text("法定代表人")
+    assert_readable(wang, "licence page after review")
 
     # Correcting a document: title, 密级, department, expiry; each change in its history.
     wang.goto(contract_url)
