@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from archive.schemas import PartnerCreate
 from search_api.web.i18n import EN, LABELS
-from search_api.web.present import CERTAINTY_WORDS, field_value, message_in, validation_message
+from search_api.web.present import CERTAINTY_WORDS, field_value, message_in, validation_message, value_text
 
 WEB = Path(__file__).resolve().parents[1] / "search_api" / "web"
 CALL = re.compile(r"""\bt\(\s*(["'])(.+?)\1""")
@@ -33,6 +33,12 @@ def test_bilingual_messages_are_shown_in_one_language() -> None:
     assert message_in("zh", message) == "未找到签订日期"
     assert message_in("en", message) == "no signed on found"
     assert message_in("zh", "只有中文") == "只有中文"
+
+
+def test_a_reviewed_change_reads_as_words() -> None:
+    change = {"old": None, "new": "2020-06-30", "decision": "corrected"}
+    assert value_text("zh", "expires_on", change) == "— → 2020-06-30（已更正）"
+    assert value_text("en", "retention", {"old": "D10", "new": "D30"}) == "10 years → 30 years"
 
 
 def test_values_read_as_words() -> None:

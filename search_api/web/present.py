@@ -342,6 +342,8 @@ _DETAIL_WORDS = {
 }
 _VALUE_GROUPS = {
     "retention": "retention",
+    # A review decision, as the review queue records it in a field's change.
+    "decision": "decision",
     "doc_type": "doc_type",
     "kind": "kind",
     "confidentiality": "confidentiality",

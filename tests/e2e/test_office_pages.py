@@ -213,7 +213,7 @@ def test_register_upload_read_correct_report(new_context, run_worker, tmp_path: 
     expect(history).to_contain_text("修改文档")
     # The expiry goes through the same correction service as the review queue.
     expect(history).to_contain_text("更正识别内容")
-    expect(history).to_contain_text("到期日期：— → 2020-06-30")
+    expect(history).to_contain_text("到期日期：— → 2020-06-30（已更正）")
     expect(history).to_contain_text("密级：一般 → 秘密")
     expect(history).to_contain_text("部门：采购部 → 财务部")
     expect(history).to_contain_text("题名：采购合同 HT-2026-0042 → 采购合同 HT-2026-0042（离心水泵）")
