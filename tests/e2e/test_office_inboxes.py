@@ -260,6 +260,9 @@ def test_failed_uploads_retry_remove_and_duplicates(new_context, archive, run_wo
     wang.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
     refused = wang.locator('#upload-rows tr[data-status="failed"]')
     expect(refused.locator("button.retry")).to_be_visible()
+    # The refusal in the page's language: the Chinese half of the server's message.
+    expect(refused.locator(".state")).to_contain_text("不支持的文件类型")
+    expect(refused.locator(".state")).not_to_contain_text("unsupported")
     shot(wang, "50-upload-duplicate-and-refused")
     refused.locator("button.remove").click()
     expect(wang.locator('#upload-rows tr[data-status="failed"]')).to_have_count(0)

@@ -25,9 +25,16 @@
 
   function value(id) { return document.getElementById(id).value; }
 
+  // "中文 (English)", as the server words its refusals: the half in the page's language.
+  function inLanguage(text) {
+    var m = /^([\s\S]*?)\s*[(（]([^()（）]*[A-Za-z][^()（）]*)[)）]\s*$/.exec(text);
+    if (!m || !m[1].trim()) return text;
+    return document.documentElement.lang === "en" ? m[2].trim() : m[1].trim();
+  }
+
   function setState(row, text, kind) {
     var cell = row.querySelector(".state");
-    cell.textContent = text;
+    cell.textContent = inLanguage(text);
     cell.className = "state " + (kind || "");
   }
 
