@@ -185,6 +185,10 @@ def test_destruction_follows_the_retention_periods(
 def test_borrow_inbox_shows_who_and_what_and_recalls(new_context, archive) -> None:
     numbers = archive["numbers"]
     na = sign_in(new_context(), "li.na", departments="销售部")
+    # Registering a partner, she picks among her own departments only.
+    na.goto("/partners")
+    options = na.eval_on_selector_all("#p-dept option", "os => os.map(o => o.value)")
+    assert options == ["销售部"], options
     na.goto(f"/borrowing?doc={numbers['框架合同']}")
     na.fill("#b-reason", "核对供货条款")
     na.click('form[action="/borrowing"] button[type="submit"]')
