@@ -90,6 +90,37 @@ _FLAG_FIELDS = {
     "party_mismatch": frozenset({"party_a", "party_b"}),
 }
 CROSS_CHECK_KINDS = frozenset(_FLAG_FIELDS)
+# The national enterprise credit information system, where every 2016+ licence's QR code points.
+NATIONAL_SYSTEM_HOST = "gsxt.gov.cn"
+
+
+def licence_qr_flags(*, doc_type: str, fields: dict[str, Any], scanned: bool) -> list[dict[str, Any]]:
+    """Authenticity hints from a licence's QR code (field `qr_host`): a scanned 2016+ licence
+    (one with an 18-character credit code) whose code could not be read, or any licence whose
+    code points elsewhere than the national system."""
+    if doc_type != "business_license":
+        return []
+    host = fields.get("qr_host")
+    national = (NATIONAL_SYSTEM_HOST, f".{NATIONAL_SYSTEM_HOST}")
+    if isinstance(host, str) and host != national[0] and not host.endswith(national[1]):
+        return [
+            {
+                "kind": "licence_qr_elsewhere",
+                "message": f"营业执照二维码指向 {host}，不是国家企业信用信息公示系统"
+                " (the licence's QR code points elsewhere than the national credit system)",
+                "needs_review": False,
+            }
+        ]
+    if host is None and scanned and len(str(fields.get("credit_code") or "")) == 18:
+        return [
+            {
+                "kind": "licence_qr_missing",
+                "message": "扫描的营业执照上未读到二维码，请核对原件"
+                " (no readable QR code on a scanned licence of the 2016 format: check the original)",
+                "needs_review": False,
+            }
+        ]
+    return []
 
 
 @dataclass(frozen=True)

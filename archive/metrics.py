@@ -40,10 +40,12 @@ DOCUMENTS_PROCESSED = Counter(
     ["outcome"],
 )
 OCR_PAGES = Counter(
-    "partner_archive_ocr_pages", "Pages read by OCR, by where the text came from (tesseract, cache)",
+    "partner_archive_ocr_pages", "Pages read by OCR, by where the text came from (tesseract, ppocr, cache)",
     ["source"],
 )
-OCR_SECONDS = Counter("partner_archive_ocr_seconds", "Seconds spent in Tesseract, summed over pages")
+OCR_SECONDS = Counter(
+    "partner_archive_ocr_seconds", "Seconds spent in the recogniser (Tesseract or PP-OCR), summed over pages"
+)
 ELASTICSEARCH_ERRORS = Counter(
     "partner_archive_elasticsearch_errors",
     "Requests to Elasticsearch that failed, by operation and kind (unavailable, rejected)",

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, field_validator, model_validator
@@ -187,6 +188,8 @@ class Settings(BaseSettings):
     smtp_sender: str = "partner-archive@localhost"
 
     # Ingest worker.
+    ocr_engine: Literal["tesseract", "ppocr"] = "ppocr"
+    """The recogniser: PP-OCR (rapidocr on ONNX Runtime, models in the wheel) or Tesseract."""
     ocr_languages: str = "chi_sim+eng"
     ocr_dpi: int = 300
     ocr_workers: int = 0

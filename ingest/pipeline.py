@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from archive.checks import CheckInput, check_document, start_run, stored_facts
-from archive.compliance import cross_check_flags
+from archive.compliance import cross_check_flags, licence_qr_flags
 from archive.db import session_scope
 from archive.jobs import TransientError
 from archive.metrics import DOCUMENTS_PROCESSED, count_elasticsearch_error
@@ -220,6 +220,7 @@ def store_text(document: Document, extraction: Extraction, fields: FieldExtracti
             text=page.text,
             source=page.source,
             ocr_confidence=page.ocr_confidence,
+            layout=page.layout,
         )
         for page in extraction.pages
     ]
@@ -281,6 +282,8 @@ def _keep_fields(document: Document, extraction: FieldExtraction, *, page_source
             "needs_review": read_by_ocr and name in UNVERIFIABLE_FIELDS,
             **({"raw": found.raw} if found.raw else {}),
             **({"method": found.method} if found.method != "text" else {}),
+            **({"box": list(found.box)} if found.box else {}),
+            **({"confidence": found.confidence} if found.confidence is not None else {}),
         }
     for name, why in extraction.problems.items():
         if name not in fields and name not in provenance:
@@ -293,7 +296,7 @@ def _keep_fields(document: Document, extraction: FieldExtraction, *, page_source
     unverified = {name for name, entry in provenance.items() if entry.get("needs_review")}
     document.flags = cross_check_flags(
         doc_type=document.doc_type, fields=fields, partner=document.partner, unverified=unverified
-    )
+    ) + licence_qr_flags(doc_type=document.doc_type, fields=fields, scanned="ocr" in page_sources.values())
     sync_field_items(document)
 
 

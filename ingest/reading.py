@@ -16,6 +16,7 @@ from archive.file_facts import facts_of_file
 from ingest.extraction import Extraction, ExtractionLimits, extract
 from ingest.extraction.model import PageDone
 from ingest.fields import FieldExtraction, FieldValue, extract_fields
+from ingest.fields.qr_code import read_licence_qr
 from ingest.fields.second_pass import reread_identifier
 
 log = structlog.get_logger(__name__)
@@ -44,11 +45,18 @@ def read_fields(
     if extraction.embedded.get("invoice_no") and doc_type == "other":
         # An e-invoice filed without a type is still an invoice: read it as one.
         doc_type = "invoice"
-    fields = extract_fields(doc_type, [(p.number, p.text) for p in extraction.pages])
+    fields = extract_fields(
+        doc_type,
+        [(page.number, page.text) for page in extraction.pages],
+        {page.number: page.layout for page in extraction.pages if page.layout},
+    )
     reread = reread_identifier(doc_type, fields, path=path, media_type=media_type, pages=extraction.pages)
     if reread.tesseract_runs:
         log.info("document.second_pass", document_id=document_id, outcome=reread.outcome)
-    return with_embedded(reread.fields, extraction.embedded)
+    fields = with_embedded(reread.fields, extraction.embedded)
+    if doc_type == "business_license":
+        return with_licence_qr(fields, path=path, media_type=media_type, extraction=extraction)
+    return fields
 
 
 def with_embedded(fields: FieldExtraction, embedded: dict[str, str]) -> FieldExtraction:
@@ -79,6 +87,17 @@ def read_for_archive(
     extraction, fields = read_document(document_id, doc_type, path, media_type, limits=limits)
     facts = facts_of_file(path, max_inflated_bytes=limits.max_docx_inflated_bytes) if with_facts else None
     return extraction, fields, facts
+
+
+def with_licence_qr(
+    fields: FieldExtraction, *, path: Path, media_type: str, extraction: Extraction
+) -> FieldExtraction:
+    """The licence's QR code host as the field `qr_host`, or why there is none."""
+    qr = read_licence_qr(path, media_type, [page.number for page in extraction.pages])
+    if qr.value is not None:
+        return FieldExtraction(fields={**fields.fields, "qr_host": qr.value}, problems=fields.problems)
+    why = "未读到二维码 (no readable QR code)"
+    return FieldExtraction(fields=fields.fields, problems={**fields.problems, "qr_host": why})
 
 
 def warm_up() -> None:

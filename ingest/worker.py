@@ -32,6 +32,7 @@ def build_context(settings: Settings) -> WorkerContext:
             max_image_pixels=settings.max_image_pixels,
             ocr_dpi=settings.ocr_dpi,
             ocr_languages=settings.ocr_languages,
+            ocr_engine=settings.ocr_engine,
             ocr_page_timeout_seconds=settings.ocr_page_timeout_seconds,
             max_docx_inflated_bytes=settings.max_inflated_mb * 1024 * 1024,
             ocr_workers=settings.ocr_workers or os.cpu_count() or 1,

@@ -1,4 +1,4 @@
-"""Tesseract OCR of image files: text plus mean word confidence from a single run."""
+"""Tesseract OCR of image files: text, words with their boxes and mean confidence from one run."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pytesseract
 from pytesseract.pytesseract import run_tesseract
+
+from ocr.model import OcrError, OcrOptions, OcrResult, OcrWord, require_image_file
 
 # Tesseract's OpenMP threads compete with our one-process-per-page parallelism (measured 2.3x
 # slower with both). pytesseract starts the CLI via subprocess, which inherits os.environ, so
@@ -35,47 +36,13 @@ _OSD_CONFIDENCE = re.compile(r"^Orientation confidence:\s*([\d.]+)", re.MULTILIN
 # Below this OSD is guessing: upright pages with only a few lines score ~3, turned pages ~10.
 _MIN_OSD_CONFIDENCE = 2.0
 _TSV_WORD_LEVEL = "5"
-# Tesseract reads a non-image input as a list of image paths and OCRs those instead, so only
-# files that start like an image it can decode are handed to it.
-_IMAGE_SIGNATURES = (
-    b"\x89PNG\r\n\x1a\n",
-    b"\xff\xd8\xff",  # JPEG
-    b"II*\x00",  # TIFF, little endian
-    b"MM\x00*",  # TIFF, big endian
-    b"BM",
-    b"GIF8",
-    b"\x00\x00\x00\x0cjP  ",  # JPEG 2000
-    *(f"P{kind}".encode() for kind in "123456"),  # PNM
-)
+_TSV_PAGE_LEVEL = "1"
+# Upright text reads at ~85-95; a page turned 90/180 degrees reads at ~25. Only pages below
+# this pay for an orientation check, so upright pages cost one Tesseract run, not two.
+_SUSPECT_ORIENTATION_BELOW = 60.0
 _NOT_FOUND = "未找到 Tesseract 可执行程序 (tesseract not installed or not on PATH)"
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class OcrOptions:
-    """How Tesseract is run."""
-
-    languages: str = "chi_sim+eng"
-    psm: int = 3
-    timeout_seconds: float = 120.0
-    # Only these characters may be recognised (Tesseract's tessedit_char_whitelist); None: all.
-    char_whitelist: str | None = None
-    # The image's resolution when its file does not carry it (scanners' JPEGs often say 1 dpi,
-    # and Tesseract then assumes 70); None: as the file says.
-    dpi: int | None = None
-
-
-@dataclass(frozen=True)
-class OcrResult:
-    """Recognised text and the mean word confidence (0-100), None when no word was found."""
-
-    text: str
-    confidence: float | None
-
-
-class OcrError(Exception):
-    """Tesseract could not produce a result; the message says why."""
 
 
 _DEFAULT_OPTIONS = OcrOptions()
@@ -83,7 +50,7 @@ _DEFAULT_OPTIONS = OcrOptions()
 
 def ocr_image_file(path: Path, options: OcrOptions = _DEFAULT_OPTIONS) -> OcrResult:
     """Recognise the text of one image file with one Tesseract run."""
-    _require_image_file(path)
+    require_image_file(path)
     with tempfile.TemporaryDirectory(prefix="ocr-") as workdir:
         output_base = Path(workdir) / "page"
         # One run writes both renderings: the txt keeps Tesseract's own line and word spacing
@@ -102,7 +69,16 @@ def ocr_image_file(path: Path, options: OcrOptions = _DEFAULT_OPTIONS) -> OcrRes
         )
         text = output_base.with_suffix(".txt").read_text(encoding="utf-8")
         tsv = output_base.with_suffix(".tsv").read_text(encoding="utf-8")
-    return OcrResult(text=_tidy(text), confidence=_mean_word_confidence(tsv))
+    words, width, height = _words_and_size(tsv)
+    confidence = _mean_confidence(words)
+    return OcrResult(
+        text=_tidy(text),
+        confidence=confidence,
+        words=tuple(words),
+        width=width,
+        height=height,
+        orientation=0 if (confidence or 0) >= _SUSPECT_ORIENTATION_BELOW else None,
+    )
 
 
 def _dpi(options: OcrOptions) -> str:
@@ -111,7 +87,7 @@ def _dpi(options: OcrOptions) -> str:
 
 def detect_orientation(path: Path, options: OcrOptions = _DEFAULT_OPTIONS) -> int:
     """Clockwise degrees (0/90/180/270) that make the page upright; 0 when OSD cannot tell."""
-    _require_image_file(path)
+    require_image_file(path)
     try:
         report = _guarded(
             path,
@@ -142,16 +118,6 @@ def osd_available() -> bool:
 def remove_cjk_spaces(text: str) -> str:
     """Drop the spaces Tesseract puts between adjacent CJK characters."""
     return _SPACES_BETWEEN_CJK.sub("", text)
-
-
-def _require_image_file(path: Path) -> None:
-    if not path.is_file():
-        raise OcrError(f"图像文件不存在: {path} (image file not found)")
-    with path.open("rb") as file:
-        head = file.read(16)
-    is_webp = head.startswith(b"RIFF") and head[8:12] == b"WEBP"
-    if not (is_webp or head.startswith(_IMAGE_SIGNATURES)):
-        raise OcrError(f"不是可识别的图像文件: {path.name} (not an image file)")
 
 
 def _guarded(path: Path, options: OcrOptions, call: Callable[[], T]) -> T:
@@ -187,14 +153,31 @@ def _tidy(text: str) -> str:
     return "\n".join(lines).strip("\n")
 
 
-def _mean_word_confidence(tsv: str) -> float | None:
-    confidences: list[float] = []
-    rows = tsv.splitlines()
-    for row in rows[1:]:  # first row is the column header
+def _words_and_size(tsv: str) -> tuple[list[OcrWord], int, int]:
+    """The recognised words with their boxes, and the page's size, from Tesseract's TSV."""
+    words: list[OcrWord] = []
+    width = height = 0
+    for row in tsv.splitlines()[1:]:  # first row is the column header
         cells = row.split("\t")
         # level, page, block, paragraph, line, word, left, top, width, height, conf, text
-        if len(cells) == 12 and cells[0] == _TSV_WORD_LEVEL and cells[11].strip():
-            confidence = float(cells[10])
-            if confidence >= 0:
-                confidences.append(confidence)
-    return sum(confidences) / len(confidences) if confidences else None
+        if len(cells) != 12:
+            continue
+        left, top, box_width, box_height = (int(cell) for cell in cells[6:10])
+        if cells[0] == _TSV_PAGE_LEVEL:
+            width, height = box_width, box_height
+        elif cells[0] == _TSV_WORD_LEVEL and cells[11].strip() and float(cells[10]) >= 0:
+            words.append(
+                OcrWord(
+                    text=cells[11].strip(),
+                    left=left,
+                    top=top,
+                    right=left + box_width,
+                    bottom=top + box_height,
+                    confidence=float(cells[10]),
+                )
+            )
+    return words, width, height
+
+
+def _mean_confidence(words: list[OcrWord]) -> float | None:
+    return sum(word.confidence for word in words) / len(words) if words else None

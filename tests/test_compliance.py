@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from archive.compliance import send_expiry_notices
 from archive.db import make_engine, make_session_factory, session_scope
 from archive.jobs import NOTIFY_EXPIRING, JobQueue
+from archive.models import DocumentPage
 from ingest.worker import attach, build_context
 from tests.conftest import _free_port
 from tests.samples import CONTRACT_TEXT, CREDIT_CODE, LICENCE_TEXT, scan_image, text_pdf
@@ -43,7 +44,7 @@ def scanned_licence(tmp_path, client, upload, run_worker, people, create_partner
     return partner, document_id
 
 
-def test_a_scanned_licence_yields_its_fields_with_provenance(client, people, scanned_licence) -> None:
+def test_a_scanned_licence_yields_its_fields_with_provenance(client, people, scanned_licence, settings) -> None:
     _partner, document_id = scanned_licence
     document = client.get(f"/api/v1/documents/{document_id}", headers=people["buyer"].headers).json()
     assert document["status"] == "indexed"
@@ -60,7 +61,19 @@ def test_a_scanned_licence_yields_its_fields_with_provenance(client, people, sca
     assert fields["name"] == "福建省闽江供应链管理有限公司"
     assert document["field_provenance"]["name"]["needs_review"] is True
     assert document["field_provenance"]["name"]["page_source"] == "ocr"
-    assert document["flags"] == []
+    # Where on the page each value was read (fractions of the page) and how sure the reading was.
+    for name in ("credit_code", "issued_on", "expires_on"):
+        left, top, right, bottom = document["field_provenance"][name]["box"]
+        assert 0 <= left < right <= 1 and 0 <= top < bottom <= 1, name
+        assert 0 < document["field_provenance"][name]["confidence"] <= 100, name
+    # This scan of a plain text page has no QR code, which a 2016 licence always carries.
+    assert [flag["kind"] for flag in document["flags"]] == ["licence_qr_missing"]
+    assert "qr_host" not in fields and "二维码" in document["field_problems"]["qr_host"]
+    with session_scope(make_session_factory(make_engine(settings.resolved_database_url))) as session:
+        page = session.get(DocumentPage, (document_id, 1))
+        assert page is not None and page.layout is not None
+        assert page.layout["width"] == 2481 and len(page.layout["words"]) > 20
+        assert any(word[0] == "营业执照" or word[0] == "营" for word in page.layout["words"])
 
 
 @pytest.mark.parametrize(

@@ -279,7 +279,7 @@ def test_missing_tesseract_fails_as_ocr_failed(tmp_path: Path, monkeypatch: pyte
     image = samples.scan_image(tmp_path / "scan.png", "营业执照", dpi=100, noise=False)
     # A machine without Tesseract: the real binary is simply not on the PATH.
     monkeypatch.setenv("PATH", "/nonexistent")
-    assert failure_reason(image, "image/png") == "ocr_failed"
+    assert failure_reason(image, "image/png", ExtractionLimits(ocr_engine="tesseract")) == "ocr_failed"
 
 
 # --- Dispatch ----------------------------------------------------------------------------
@@ -300,8 +300,8 @@ def test_unsupported_media_type(tmp_path: Path) -> None:
 
 def test_the_configured_ocr_languages_reach_tesseract(tmp_path: Path) -> None:
     image = samples.scan_image(tmp_path / "licence.png", samples.LICENCE_TEXT, dpi=300)
-    english_only = extract(image, "image/png", limits=ExtractionLimits(ocr_languages="eng"))
-    chinese = extract(image, "image/png", limits=ExtractionLimits(ocr_languages="chi_sim+eng"))
+    english_only = extract(image, "image/png", limits=ExtractionLimits(ocr_engine="tesseract", ocr_languages="eng"))
+    chinese = extract(image, "image/png", limits=ExtractionLimits(ocr_engine="tesseract", ocr_languages="chi_sim+eng"))
     assert "统一社会信用代码" in chinese.text
     assert "统一社会信用代码" not in english_only.text
     assert samples.CREDIT_CODE in english_only.text
@@ -311,7 +311,7 @@ def test_a_page_that_takes_too_long_is_cut_off(tmp_path: Path) -> None:
     image = samples.scan_image(tmp_path / "licence.png", samples.LICENCE_TEXT, dpi=300)
     # ocr_failed is also what a missing or broken Tesseract gives: the message tells them apart.
     with pytest.raises(ExtractionError, match=r"超过 0\.05 秒 \(tesseract timed out\)") as caught:
-        extract(image, "image/png", limits=ExtractionLimits(ocr_page_timeout_seconds=0.05))
+        extract(image, "image/png", limits=ExtractionLimits(ocr_engine="tesseract", ocr_page_timeout_seconds=0.05))
     assert caught.value.reason == "ocr_failed"
 
 
@@ -338,5 +338,5 @@ def test_a_scan_at_the_ocr_resolution_is_read_from_its_own_jpeg(tmp_path: Path) 
     document.close()
 
     # Its JPEG says 1 dpi; Tesseract is told the resolution from the page and reads the code.
-    read = extract(scan, PDF, limits=ExtractionLimits(ocr_dpi=300))
+    read = extract(scan, PDF, limits=ExtractionLimits(ocr_dpi=300, ocr_engine="tesseract"))
     assert samples.CREDIT_CODE in read.text.replace(" ", "")

@@ -76,7 +76,7 @@ def test_metrics_count_requests_searches_uploads_queue_documents_ocr_and_audit(
     assert grew("partner_archive_uploads_total", outcome="accepted") == 2
     assert grew("partner_archive_uploads_total", outcome="duplicate") == 1
     assert grew("partner_archive_audit_writer_wait_seconds_count") >= 3
-    assert grew("partner_archive_ocr_pages_total", source="tesseract") == 1
+    assert grew("partner_archive_ocr_pages_total", source="ppocr") == 1
     assert grew("partner_archive_ocr_seconds_total") > 0
     assert grew("partner_archive_documents_processed_total", outcome="indexed") == 2
     # The archive's state, read from this test's own record and queue when scraped.

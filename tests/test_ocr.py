@@ -70,7 +70,10 @@ def test_remove_cjk_spaces_keeps_latin_word_spacing() -> None:
 def test_blank_page_has_no_text_and_no_confidence(tmp_path: Path) -> None:
     blank = tmp_path / "blank.png"
     Image.new("L", (600, 400), 255).save(blank)
-    assert ocr_image_file(blank) == OcrResult(text="", confidence=None)
+    assert ocr_image_file(blank) == OcrResult(text="", confidence=None, width=600, height=400)
+    assert ocr_image_file(blank, OcrOptions(engine="ppocr")) == OcrResult(
+        text="", confidence=None, width=600, height=400
+    )
 
 
 def test_non_image_file_is_refused_with_a_clear_message(tmp_path: Path) -> None:
@@ -160,3 +163,41 @@ def test_orientation_of_a_page_without_text_is_zero(tmp_path: Path, osd: None) -
     blank = tmp_path / "blank.png"
     Image.new("L", (600, 400), 255).save(blank)
     assert detect_orientation(blank) == 0
+
+
+def test_pp_ocr_reads_offline_with_the_models_of_its_wheel(licence_scan: Path, tmp_path: Path) -> None:
+    """Every connection refused in a fresh process: nothing is fetched at run time."""
+    script = f"""
+import socket
+def refuse(*args, **kwargs):
+    raise OSError("network refused by the test")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.create_connection = refuse
+from pathlib import Path
+from ocr import OcrOptions, ocr_image_file
+result = ocr_image_file(Path({str(licence_scan)!r}), OcrOptions(engine="ppocr"))
+print(result.text)
+print(len(result.words), result.width, result.height)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert done.returncode == 0, done.stderr
+    assert samples.CREDIT_CODE in done.stdout and "统一社会信用代码" in done.stdout
+    words, width, height = done.stdout.splitlines()[-1].split()
+    assert int(words) > 20 and (int(width), int(height)) == Image.open(licence_scan).size
+
+
+def test_both_engines_give_words_with_boxes_on_the_page(licence_scan: Path) -> None:
+    width, height = Image.open(licence_scan).size
+    for engine in ("tesseract", "ppocr"):
+        result = ocr_image_file(licence_scan, OcrOptions(engine=engine))
+        assert (result.width, result.height) == (width, height), engine
+        assert result.words and all(
+            0 <= word.left < word.right <= width and 0 <= word.top < word.bottom <= height
+            for word in result.words
+        ), engine
+        code = "".join(word.text for word in result.words)
+        assert samples.CREDIT_CODE in code, engine

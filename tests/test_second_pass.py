@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archive.identifiers import is_valid_id_number, resolve_credit_code
-from ingest.extraction import PDF, ExtractedPage, extract
+from ingest.extraction import PDF, ExtractedPage, ExtractionLimits, extract
 from ingest.fields import FieldExtraction, extract_fields
 from ingest.fields.second_pass import _tokens, needs_second_pass, reread_identifier
 from tests import samples
@@ -20,6 +20,10 @@ ID_NUMBER = "350102198503071236"
 MISSING = FieldExtraction(
     fields={}, problems={"credit_code": "未找到统一社会信用代码 (no credit_code found)"}
 )
+
+
+# The first pass these tests are about is Tesseract's (PP-OCR reads these codes on the page).
+TESSERACT = ExtractionLimits(ocr_engine="tesseract")
 
 
 def _pages(extraction) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
@@ -37,7 +41,7 @@ def test_a_code_the_page_text_loses_is_read_by_the_second_pass(tmp_path: Path) -
     scan = samples.scan_image(
         tmp_path / "licence.png", samples.LICENCE_TEXT.replace(samples.CREDIT_CODE, J_CODE)
     )
-    extraction = extract(scan, "image/png")
+    extraction = extract(scan, "image/png", limits=TESSERACT)
     first = extract_fields("business_license", _pages(extraction))
     assert "credit_code" not in first.fields  # the first pass read 17 characters
     assert needs_second_pass("business_license", first, extraction.pages)
@@ -59,7 +63,7 @@ def test_a_scanned_pdf_page_is_rendered_again(tmp_path: Path) -> None:
     scan = samples.scanned_pdf(
         tmp_path / "licence.pdf", [samples.LICENCE_TEXT.replace(samples.CREDIT_CODE, J_CODE)]
     )
-    extraction = extract(scan, PDF)
+    extraction = extract(scan, PDF, limits=TESSERACT)
     # Whatever the first pass made of it, the second pass alone must find the code.
     reread = reread_identifier("business_license", MISSING, path=scan, media_type=PDF, pages=extraction.pages)
     assert reread.fields.fields["credit_code"].value == J_CODE
@@ -68,7 +72,7 @@ def test_a_scanned_pdf_page_is_rendered_again(tmp_path: Path) -> None:
 def test_two_different_valid_codes_on_a_page_give_none(tmp_path: Path) -> None:
     text = samples.LICENCE_TEXT + f"\n原统一社会信用代码 {OTHER_CODE}"
     scan = samples.scan_image(tmp_path / "licence.png", text)
-    extraction = extract(scan, "image/png")
+    extraction = extract(scan, "image/png", limits=TESSERACT)
 
     # As if the first pass had read neither.
     reread = reread_identifier(
@@ -84,7 +88,7 @@ def test_two_different_valid_codes_on_a_page_give_none(tmp_path: Path) -> None:
 def test_a_text_layer_document_is_never_read_again(tmp_path: Path) -> None:
     text = samples.LICENCE_TEXT.replace(f"统一社会信用代码 {samples.CREDIT_CODE}\n", "")
     document = samples.text_pdf(tmp_path / "licence.pdf", [text])
-    extraction = extract(document, PDF)
+    extraction = extract(document, PDF, limits=TESSERACT)
     first = extract_fields("business_license", _pages(extraction))
     assert "credit_code" not in first.fields
     assert not needs_second_pass("business_license", first, extraction.pages)
@@ -114,7 +118,7 @@ def test_found_fields_and_other_document_types_are_left_alone() -> None:
 def test_an_id_number_is_read_again_with_digits_and_x_only(tmp_path: Path) -> None:
     front = f"姓名 林建华\n性别 男  民族 汉\n出生 1985年3月7日\n住址 福建省福州市鼓楼区五四路158号\n公民身份号码 {ID_NUMBER}"
     scan = samples.scan_image(tmp_path / "id.png", front, page_inches=(8.27, 5.5))
-    extraction = extract(scan, "image/png")
+    extraction = extract(scan, "image/png", limits=TESSERACT)
     missing = FieldExtraction(fields={}, problems={"id_number": "未找到公民身份号码 (no id_number found)"})
 
     reread = reread_identifier("id_card", missing, path=scan, media_type="image/png", pages=extraction.pages)
@@ -140,8 +144,15 @@ def test_tokens_end_where_a_run_ends(text: str, tokens: list[str]) -> None:
     assert _tokens(text) == tokens
 
 
+@pytest.fixture
+def tesseract_worker(settings):  # type: ignore[no-untyped-def]
+    """The worker configured with Tesseract, whose first pass misses this code."""
+    settings.ocr_engine = "tesseract"
+    return settings
+
+
 def test_the_worker_records_that_the_value_came_from_the_second_pass(
-    tmp_path, client, upload, run_worker, make_caller, create_partner
+    tmp_path, tesseract_worker, client, upload, run_worker, make_caller, create_partner
 ) -> None:  # type: ignore[no-untyped-def]
     buyer = make_caller("zhang.wei", departments="采购部")
     partner = create_partner("福建省闽江供应链管理有限公司", "采购部")

@@ -15,7 +15,7 @@ from ingest.extraction.page_ocr import (
     RenderPage,
     raise_if_nothing_read,
 )
-from ocr import OcrError, OcrOptions, osd_available
+from ocr import OcrError, osd_available
 
 _MIN_SCAN_DPI = 100
 # What PIL raises on damaged files varies by plugin: OSError for truncated data, SyntaxError
@@ -38,15 +38,13 @@ def extract_image(
                 Path(workdir),
                 limits.ocr_workers,
                 on_page,
-                options=OcrOptions(
-                    languages=limits.ocr_languages, timeout_seconds=limits.ocr_page_timeout_seconds
-                ),
+                options=limits.ocr_options(),
                 fix_orientation=_can_detect_rotation(),
                 cache_dir=limits.ocr_cache_dir,
             ) as pool,
         ):
             for index in range(page_count):
-                pool.submit(index + 1, _frame_renderer(image, index))
+                pool.submit(index + 1, _frame_renderer(image, index, colour=limits.ocr_in_colour))
             by_number = pool.finish()
     pages = [by_number[number] for number in range(1, page_count + 1)]
     raise_if_nothing_read(pages, pool)
@@ -110,14 +108,14 @@ def _too_large(detail: str) -> ExtractionError:
     return ExtractionError("image_too_large", f"图像过大: {detail} (image too large)")
 
 
-def _frame_renderer(image: Image.Image, index: int) -> RenderPage:
-    """A callable decoding frame `index`, turned upright per EXIF, in greyscale."""
+def _frame_renderer(image: Image.Image, index: int, colour: bool = False) -> RenderPage:
+    """A callable decoding frame `index`, turned upright per EXIF, in greyscale or colour."""
 
     def render() -> RenderedPage:
         try:
             image.seek(index)
             upright = ImageOps.exif_transpose(image)
-            grey = _on_white(upright).convert("L")
+            grey = _on_white(upright).convert("RGB" if colour else "L")
         except _PIL_DECODE_ERRORS as error:
             raise PageUnreadable(f"无法解码第 {index + 1} 页: {error}") from error
         return RenderedPage(image=grey, dpi=_scan_resolution(image))

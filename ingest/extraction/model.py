@@ -6,7 +6,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from ocr import Engine, OcrOptions
 
 PageDone = Callable[[int], None]
 
@@ -39,6 +41,21 @@ class ExtractionLimits:
     ocr_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     min_text_chars_per_page: int = 20  # fewer usable chars than this => the page is OCR'd
     ocr_cache_dir: Path | None = None  # OCR results by page-image hash; None: no cache
+    ocr_engine: Engine = "ppocr"
+
+    @property
+    def ocr_in_colour(self) -> bool:
+        """PP-OCR reads pages in colour: a red seal over black print, grey, darkens it to the
+        print's own shade, and isolated characters (a spaced label's 名) were lost in grey."""
+        return self.ocr_engine == "ppocr"
+
+    def ocr_options(self) -> OcrOptions:
+        """How every page of this extraction is recognised."""
+        return OcrOptions(
+            engine=self.ocr_engine,
+            languages=self.ocr_languages,
+            timeout_seconds=self.ocr_page_timeout_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,9 @@ class ExtractedPage:
     text: str
     source: Literal["text", "ocr"]
     ocr_confidence: float | None = None
+    # An OCR'd page's words with their boxes: {"width", "height", "words": [[text, left, top,
+    # right, bottom, confidence], ...]} in pixels of the page as rendered; None for text pages.
+    layout: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
 """OCR results kept by page-image hash, so a re-upload or a retry never runs Tesseract twice.
 
-A page is keyed by the SHA-256 of the exact image handed to Tesseract (pixels and DPI), salted
-with everything else that shapes the result: languages, page segmentation mode, whether
-sideways pages are turned, and the Tesseract version. One small JSON file per page.
+A page is keyed by the SHA-256 of the exact image handed to the recogniser (pixels and DPI),
+salted with everything else that shapes the result: the engine with its version and models
+(Tesseract's languages and page segmentation mode), and whether sideways pages are turned.
+One small JSON file per page, its words and their boxes included.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -15,24 +15,13 @@ import os
 import tempfile
 from pathlib import Path
 
-import pytesseract
-
-from ocr import OcrOptions, OcrResult
+from ocr import OcrOptions, OcrResult, OcrWord, engine_version
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 1024 * 1024
 # Bumped when what is stored, or how a page is read, changes in a way the salt cannot see.
-_FORMAT = 1
-
-
-@functools.cache
-def _tesseract_version() -> str:
-    try:
-        return str(pytesseract.get_tesseract_version())
-    except pytesseract.TesseractNotFoundError:
-        # No cache entry can be made without Tesseract anyway; OCR itself will report it.
-        return "unknown"
+_FORMAT = 2  # 2: words with their boxes and the page size are kept
 
 
 class OcrCache:
@@ -40,7 +29,7 @@ class OcrCache:
 
     def __init__(self, root: Path, options: OcrOptions, *, fix_orientation: bool) -> None:
         self.root = root
-        salt = f"{_FORMAT}|{options.languages}|{options.psm}|{fix_orientation}|{_tesseract_version()}"
+        salt = f"{_FORMAT}|{engine_version(options)}|{fix_orientation}"
         self._salt = salt.encode()
 
     def key(self, image_path: Path, dpi: int | None = None) -> str:
@@ -57,7 +46,14 @@ class OcrCache:
     def get(self, key: str) -> OcrResult | None:
         try:
             stored = json.loads(self._path(key).read_text(encoding="utf-8"))
-            return OcrResult(text=stored["text"], confidence=stored["confidence"])
+            return OcrResult(
+                text=stored["text"],
+                confidence=stored["confidence"],
+                words=tuple(OcrWord(*word) for word in stored["words"]),
+                width=stored["width"],
+                height=stored["height"],
+                turned=stored.get("turned", 0),
+            )
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -72,7 +68,18 @@ class OcrCache:
             handle, name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump({"text": result.text, "confidence": result.confidence}, out, ensure_ascii=False)
+                    json.dump(
+                        {
+                            "text": result.text,
+                            "confidence": result.confidence,
+                            "words": [word.as_list() for word in result.words],
+                            "width": result.width,
+                            "height": result.height,
+                            "turned": result.turned,
+                        },
+                        out,
+                        ensure_ascii=False,
+                    )
                 os.replace(name, target)
             except BaseException:
                 Path(name).unlink(missing_ok=True)

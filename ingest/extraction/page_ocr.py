@@ -9,13 +9,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from PIL import Image
 
 from archive.metrics import OCR_PAGES, OCR_SECONDS
 from ingest.extraction.model import ExtractedPage, ExtractionError, PageDone
 from ingest.extraction.ocr_cache import OcrCache
-from ocr import OcrError, OcrOptions, OcrResult, detect_orientation, ocr_image_file
+from ocr import OcrError, OcrOptions, OcrResult, OcrWord, detect_orientation, ocr_image_file
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +38,6 @@ RenderPage = Callable[[], RenderedPage]
 # where PNG costs 0.28 s, and Tesseract reads it ~0.1 s faster (measured on 2 cores).
 _PAGE_IMAGE_SUFFIX = ".tif"
 
-# Upright text reads at ~85-95; a page turned 90/180 degrees reads at ~25. Only pages below
-# this pay for an orientation check, so upright pages cost one Tesseract run, not two.
-_SUSPECT_ORIENTATION_BELOW = 60.0
 # Rendered pages waiting for a worker sit on disk; this many per worker keeps every worker
 # busy without a 500-page scan ever holding 500 page images at once.
 _QUEUED_PAGES_PER_WORKER = 2
@@ -153,34 +151,81 @@ class PageOcrPool:
             result = self._cache.get(key) if self._cache and key else None
             if result is None:
                 started = time.perf_counter()
-                result = ocr_image_file(image_path, options)
-                if self._fix_orientation and (result.confidence or 0) < _SUSPECT_ORIENTATION_BELOW:
-                    result = self._upright_result(number, image_path, result, options)
+                result, turned = ocr_image_file(image_path, options), 0
+                if self._fix_orientation and result.orientation != 0:
+                    result, turned = self._upright_result(number, image_path, result, options)
                 OCR_SECONDS.inc(time.perf_counter() - started)
-                OCR_PAGES.labels("tesseract").inc()
+                OCR_PAGES.labels(options.engine).inc()
+                # Kept as the page was rendered: boxes on a cached page need no turning back.
+                result = as_rendered(result, turned)
                 if self._cache and key:
                     self._cache.put(key, result)
             else:
                 OCR_PAGES.labels("cache").inc()
         finally:
             image_path.unlink(missing_ok=True)
-        return ExtractedPage(number=number, text=result.text, source="ocr", ocr_confidence=result.confidence)
+        return ExtractedPage(
+            number=number,
+            text=result.text,
+            source="ocr",
+            ocr_confidence=result.confidence,
+            layout=layout_of(result) if result.words else None,
+        )
 
     def _upright_result(
         self, number: int, image_path: Path, as_is: OcrResult, options: OcrOptions
-    ) -> OcrResult:
-        """OCR again after turning the page if OSD says it is sideways or upside down."""
+    ) -> tuple[OcrResult, int]:
+        """OCR again after turning the page if it is sideways or upside down (the engine's
+        word for it, else OSD's); the turn made, in clockwise degrees, comes back with it."""
         try:
-            degrees = detect_orientation(image_path, options)
+            degrees = as_is.orientation or detect_orientation(image_path, options)
             if not degrees:
-                return as_is
+                return as_is, 0
             _rotate_clockwise(image_path, degrees)
             turned = ocr_image_file(image_path, options)
         except OcrError as error:
             # The page was already read once; a failed second opinion must not discard that.
             logger.warning("page %d: orientation fix failed, keeping text as read: %s", number, error)
-            return as_is
-        return turned if (turned.confidence or 0) > (as_is.confidence or 0) else as_is
+            return as_is, 0
+        # Turned, the engine reads the page as upright where it did not before: that settles it
+        # (PP-OCR reads a sideways page's lines nearly as confidently, so confidence cannot).
+        if turned.orientation == 0 or (turned.confidence or 0) > (as_is.confidence or 0):
+            return turned, degrees
+        return as_is, 0
+
+
+def layout_of(result: OcrResult) -> dict[str, Any]:
+    """DocumentPage.layout: the page's size and its words as [text, left, top, right, bottom,
+    confidence]."""
+    words = [word.as_list() for word in result.words]
+    layout: dict[str, Any] = {"width": result.width, "height": result.height, "words": words}
+    if result.turned:
+        layout["turned"] = result.turned  # clockwise degrees that make the page upright
+    return layout
+
+
+def as_rendered(result: OcrResult, turned_clockwise: int) -> OcrResult:
+    """The result with its boxes on the page as it was rendered, before it was turned
+    `turned_clockwise` degrees for reading."""
+    if not turned_clockwise:
+        return replace(result, orientation=0, turned=0)
+    width, height = result.width, result.height
+    if turned_clockwise in (90, 270):
+        width, height = height, width  # the turned image's size, back to the original's
+    words = tuple(_turned_back(word, turned_clockwise, width, height) for word in result.words)
+    return replace(result, words=words, width=width, height=height, orientation=0, turned=turned_clockwise)
+
+
+def _turned_back(word: OcrWord, degrees: int, width: int, height: int) -> OcrWord:
+    """A word's box on the turned page mapped onto the page before turning (width x height)."""
+    left, top, right, bottom = word.left, word.top, word.right, word.bottom
+    if degrees == 90:  # turned (x, y) came from original (y, height - x)
+        left, top, right, bottom = top, height - right, bottom, height - left
+    elif degrees == 180:
+        left, top, right, bottom = width - right, height - bottom, width - left, height - top
+    elif degrees == 270:  # turned (x, y) came from original (width - y, x)
+        left, top, right, bottom = width - bottom, left, width - top, right
+    return replace(word, left=left, top=top, right=right, bottom=bottom)
 
 
 def raise_if_nothing_read(pages: list[ExtractedPage], pool: PageOcrPool) -> None:

@@ -31,7 +31,6 @@ from ingest.extraction.page_ocr import (
     RenderPage,
     raise_if_nothing_read,
 )
-from ocr import OcrOptions
 
 logger = logging.getLogger(__name__)
 
@@ -70,16 +69,16 @@ def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) 
                 Path(workdir),
                 limits.ocr_workers,
                 on_page,
-                options=OcrOptions(
-                    languages=limits.ocr_languages, timeout_seconds=limits.ocr_page_timeout_seconds
-                ),
+                options=limits.ocr_options(),
                 cache_dir=limits.ocr_cache_dir,
             ) as pool,
         ):
             text_pages: dict[int, ExtractedPage] = {}
             for plan in plans:
                 if plan.needs_ocr:
-                    render = renderer.page(plan.number, limits.ocr_dpi, limits.max_image_pixels)
+                    render = renderer.page(
+                        plan.number, limits.ocr_dpi, limits.max_image_pixels, colour=limits.ocr_in_colour
+                    )
                     pool.submit(plan.number, render)
                     continue
                 if _reads_cleanly(plan.pdfium_text):
@@ -264,11 +263,12 @@ class _Renderer:
             self._document.close()
             self._document = None
 
-    def page(self, number: int, dpi: int, max_pixels: int) -> RenderPage:
-        """A callable rendering page `number` in greyscale at `dpi` (or taking its scan as is)."""
-        return lambda: self._render(number, dpi, max_pixels)
+    def page(self, number: int, dpi: int, max_pixels: int, colour: bool = False) -> RenderPage:
+        """A callable rendering page `number` at `dpi`, in greyscale unless `colour` (or taking
+        its scan as is)."""
+        return lambda: self._render(number, dpi, max_pixels, colour)
 
-    def _render(self, number: int, dpi: int, max_pixels: int) -> RenderedPage:
+    def _render(self, number: int, dpi: int, max_pixels: int, colour: bool) -> RenderedPage:
         with _PDFIUM_LOCK:
             try:
                 if self._document is None or self._rendered >= _PAGES_PER_OPENING:
@@ -282,7 +282,7 @@ class _Renderer:
                     if scan is not None:
                         jpeg, placed_dpi = scan
                         return RenderedPage(image=None, dpi=(placed_dpi, placed_dpi), jpeg=jpeg)
-                    bitmap = page.render(scale=dpi / _POINTS_PER_INCH, grayscale=True)
+                    bitmap = page.render(scale=dpi / _POINTS_PER_INCH, grayscale=not colour)
                     image = bitmap.to_pil()
                 finally:
                     page.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ingest.fields.common import add_date, add_term
+from ingest.fields.common import add_date, add_term, located
 from ingest.fields.model import Collector, FieldExtraction, FieldValue
-from ingest.fields.text import Segment, clean_value, labelled_segments
+from ingest.fields.text import Layouts, Segment, clean_value, labelled_segments
 
 QUALIFICATION_EXPECTED = ("certificate_no", "issued_on", "expires_on")
 _DATE_LABELS = {
@@ -35,10 +35,10 @@ _CERTIFICATE_NO = re.compile(
 )
 
 
-def extract_qualification(pages: list[tuple[int, str]]) -> FieldExtraction:
+def extract_qualification(pages: list[tuple[int, str]], layouts: Layouts = None) -> FieldExtraction:
     collector = Collector(QUALIFICATION_EXPECTED)
     term_starts = Collector(())
-    for segment in labelled_segments(pages, QUALIFICATION_LABELS):
+    for segment in labelled_segments(pages, QUALIFICATION_LABELS, layouts):
         if segment.key == "certificate_no":
             _certificate_no(collector, segment)
         else:
@@ -47,11 +47,11 @@ def extract_qualification(pages: list[tuple[int, str]]) -> FieldExtraction:
     return collector.result()
 
 
-def extract_other(pages: list[tuple[int, str]]) -> FieldExtraction:
+def extract_other(pages: list[tuple[int, str]], layouts: Layouts = None) -> FieldExtraction:
     """Only dates with an unmistakable label; nothing is expected."""
     collector = Collector(())
     term_starts = Collector(())
-    for segment in labelled_segments(pages, _DATE_LABELS):
+    for segment in labelled_segments(pages, _DATE_LABELS, layouts):
         _date_segment(collector, term_starts, segment)
     _start_if_no_issue_date(collector, term_starts)
     return collector.result()
@@ -64,7 +64,7 @@ def _date_segment(collector: Collector, term_starts: Collector, segment: Segment
         add_date(collector, "expires_on", segment, "有效期至")
     elif segment.key == "term":
         # 有效期：X至Y. Its start is the issue date only when no 发证日期 says otherwise.
-        add_term(term_starts, segment.text, segment.page, "有效期", start_key="issued_on")
+        add_term(term_starts, segment.text, segment.page, "有效期", "issued_on", segment.where)
         for name in ("expires_on", "perpetual"):
             for value in term_starts.readings.pop(name, []):
                 collector.add(name, value)
@@ -82,6 +82,6 @@ def _certificate_no(collector: Collector, segment: Segment) -> None:
     text = clean_value(segment.text)
     value = clean_value(text.split(" ")[0]) if text else ""
     if _CERTIFICATE_NO.fullmatch(value):
-        collector.add("certificate_no", FieldValue(value=value, page=segment.page))
+        collector.add("certificate_no", FieldValue(value=value, page=segment.page, **located(segment.where)))
     else:
         collector.problem("certificate_no", f"证书编号无法识别: {value[:30]} (unreadable)")

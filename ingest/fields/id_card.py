@@ -12,7 +12,7 @@ from ingest.fields.common import (
     unlabelled_tokens,
 )
 from ingest.fields.model import Collector, FieldExtraction, FieldValue
-from ingest.fields.text import labelled_segments
+from ingest.fields.text import Layouts, labelled_segments
 
 EXPECTED = ("name", "id_number", "issued_on", "expires_on")
 LABELS = {
@@ -31,16 +31,18 @@ LABELS = {
 }
 
 
-def extract(pages: list[tuple[int, str]]) -> FieldExtraction:
+def extract(pages: list[tuple[int, str]], layouts: Layouts = None) -> FieldExtraction:
     collector = Collector(EXPECTED)
-    for segment in labelled_segments(pages, LABELS):
+    for segment in labelled_segments(pages, LABELS, layouts):
         if segment.key == "name":
             text_value(collector, "name", segment, HAN_NAME, "姓名")
         elif segment.key == "id_number":
-            token = identifier_token(segment)
-            add_identifier(collector, "id_number", token, segment.page, resolve_id_number, "公民身份号码")
+            token, where = identifier_token(segment)
+            add_identifier(
+                collector, "id_number", token, segment.page, resolve_id_number, "公民身份号码", where
+            )
         elif segment.key == "validity":
-            add_term(collector, segment.text, segment.page, "有效期限", start_key="issued_on")
+            add_term(collector, segment.text, segment.page, "有效期限", "issued_on", segment.where)
     if "id_number" not in collector.readings:
         # A number whose label OCR lost: accepted only when it passes the check as read.
         for number, token in unlabelled_tokens(pages, 18):

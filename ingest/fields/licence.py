@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 from archive.credit_code import is_valid_credit_code
 from archive.identifiers import resolve_credit_code, resolve_registration_no
@@ -22,12 +23,14 @@ from ingest.fields.common import (
     add_identifier,
     add_term,
     identifier_token,
+    located,
     text_value,
     unlabelled_tokens,
 )
 from ingest.fields.dates import PERPETUAL, find_dates, loosely_written
+from ingest.fields.layout import PageLayout
 from ingest.fields.model import Collector, FieldExtraction, FieldValue
-from ingest.fields.text import HAN, Segment, clean_value, labelled_segments
+from ingest.fields.text import HAN, Layouts, Segment, clean_value, labelled_segments
 
 EXPECTED = (
     "name",
@@ -49,7 +52,9 @@ LABELS = {
     "类型": "company_type",
     "企业类型": "company_type",
     "主体类型": "company_type",
+    "公司类型": "company_type",
     "法定代表人": "legal_representative",
+    "法定代表人姓名": "legal_representative",
     "负责人": "legal_representative",
     "执行事务合伙人": "legal_representative",
     "经营者": "legal_representative",
@@ -74,15 +79,16 @@ LABELS = {
     # Only end the value before them.
     "经营范围": "",
     "组成形式": "",
+    "实收资本": "",
 }
 COMPANY_TYPE = re.compile(rf"[{HAN}()（）、]{{2,40}}")
 # What may stand in a registered-capital value besides the amount itself.
 _CAPITAL_WORDS = re.compile(r"人民币|\(人民币\)|万元|元|万|整|正|RMB|CNY|[¥\d,.\s()]")
 
 
-def extract(pages: list[tuple[int, str]]) -> FieldExtraction:
+def extract(pages: list[tuple[int, str]], layouts: Layouts = None) -> FieldExtraction:
     collector = Collector(EXPECTED)
-    segments = labelled_segments(pages, LABELS)
+    segments = labelled_segments(pages, LABELS, layouts)
     for segment in segments:
         _read(collector, segment)
     if "credit_code" not in collector.readings and "registration_no" not in collector.readings:
@@ -94,20 +100,50 @@ def extract(pages: list[tuple[int, str]]) -> FieldExtraction:
     if "perpetual" in collector.readings:
         collector.expected = tuple(name for name in collector.expected if name != "expires_on")
     _founded_on_read_loosely(collector, segments)
+    if "issued_on" not in collector.readings and layouts:
+        _issue_date_by_place(collector, layouts)
     return collector.result()
+
+
+# The issue date stands alone at the bottom of the licence (under 登记机关, often under the
+# seal too, which can hide the label from OCR but rarely the date itself).
+_BOTTOM_PART = 0.55
+
+
+def _issue_date_by_place(collector: Collector, layouts: Mapping[int, PageLayout]) -> None:
+    """The one date that stands alone in the bottom part of a page, when 登记机关 was not read."""
+    found: dict[str, FieldValue] = {}
+    for number, layout in layouts.items():
+        for row in layout.rows:
+            if row.middle < _BOTTOM_PART * layout.upright_height:
+                continue
+            for cell in layout.cells(row):
+                text = clean_value(cell.text)
+                dates = find_dates(text)
+                if len(dates) != 1 or dates[0].value is None:
+                    continue
+                if clean_value(text[: dates[0].start] + text[dates[0].end :]):
+                    continue
+                date = dates[0]
+                raw = date.raw if date.raw != date.iso else None
+                where = located(layout.where(cell.words))
+                found[date.iso] = FieldValue(date.iso, page=number, raw=raw, **where)
+    if len(found) == 1:
+        collector.add("issued_on", next(iter(found.values())))
+        collector.reasons.pop("issued_on", None)
 
 
 def _read(collector: Collector, segment: Segment) -> None:
     key = segment.key
     if key in ("credit_code", "registration_no"):
-        token = identifier_token(segment)
+        token, where = identifier_token(segment)
         if len(token) == 15:
             add_identifier(
-                collector, "registration_no", token, segment.page, resolve_registration_no, "注册号"
+                collector, "registration_no", token, segment.page, resolve_registration_no, "注册号", where
             )
         elif len(token) == 18:
             add_identifier(
-                collector, "credit_code", token, segment.page, resolve_credit_code, "统一社会信用代码"
+                collector, "credit_code", token, segment.page, resolve_credit_code, "统一社会信用代码", where
             )
         else:
             collector.problem(
@@ -131,11 +167,14 @@ def _read(collector: Collector, segment: Segment) -> None:
     elif key == "authority":
         _authority_date(collector, segment)
     elif key == "term":
-        add_term(collector, segment.text, segment.page, "营业期限", start_key=None)
+        add_term(collector, segment.text, segment.page, "营业期限", None, segment.where)
     elif key == "term_to":
         perpetual = PERPETUAL.search(segment.text)
         if perpetual:
-            collector.add("perpetual", FieldValue(value=True, page=segment.page, raw=perpetual.group()))
+            collector.add(
+                "perpetual",
+                FieldValue(value=True, page=segment.page, raw=perpetual.group(), **located(segment.where)),
+            )
         else:
             add_date(collector, "expires_on", segment, "营业期限至")
 
@@ -155,7 +194,9 @@ def _capital(collector: Collector, segment: Segment) -> None:
         collector.problem("registered_capital", f"注册资本无法确定: {text[:30]} (amount unclear)")
         return
     value = as_text(values.pop())
-    collector.add("registered_capital", FieldValue(value=value, page=segment.page, raw=text))
+    collector.add(
+        "registered_capital", FieldValue(value=value, page=segment.page, raw=text, **located(segment.where))
+    )
 
 
 def _unlabelled_credit_code(collector: Collector, pages: list[tuple[int, str]]) -> None:
@@ -168,13 +209,13 @@ def _unlabelled_credit_code(collector: Collector, pages: list[tuple[int, str]]) 
 def _authority_date(collector: Collector, segment: Segment) -> None:
     """The issue date after 登记机关 (and the authority's name), or alone on the line under it."""
     if find_dates(segment.text):
-        add_first_date(collector, "issued_on", segment.text, segment.page, "发照日期")
+        add_first_date(collector, "issued_on", segment.text, segment.page, "发照日期", segment.where)
         return
     under = clean_value(segment.next_line)
     dates = find_dates(under)
     # On a two-column page a line under the label holding anything else is another field's.
     if len(dates) == 1 and not clean_value(under[: dates[0].start] + under[dates[0].end :]):
-        add_first_date(collector, "issued_on", under, segment.page, "发照日期")
+        add_first_date(collector, "issued_on", under, segment.page, "发照日期", segment.next_where)
         return
     collector.problem("issued_on", "登记机关下未见发照日期 (no issue date under the registration authority)")
 

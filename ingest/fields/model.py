@@ -28,6 +28,7 @@ _CHINESE_NAMES = {
     "invoice_no": "发票号码",
     "seller_name": "销售方名称",
     "buyer_name": "购买方名称",
+    "qr_host": "二维码指向的网站",
 }
 
 # How a problem says the field was read more than once with different values.
@@ -47,9 +48,14 @@ class FieldValue:
     source: Literal["extracted"] = "extracted"
     corrected: bool = False  # an OCR slip repaired by the check character
     raw: str | None = None
-    # "text": read from the page text; "second_pass": from a targeted OCR re-read of the page
+    # "text": read from the page text; "layout": from an OCR'd page's words by where they stand;
+    # "second_pass": from a targeted OCR re-read of the page; "qr": decoded from a QR code;
     # "embedded": carried by the file itself apart from its text (an OFD e-invoice's data)
-    method: Literal["text", "second_pass", "embedded"] = "text"
+    method: Literal["text", "layout", "second_pass", "qr", "embedded"] = "text"
+    # Where on the page it was read, [left, top, right, bottom] as fractions of the page, and
+    # the lowest confidence (0-100) of the words it was read from; for OCR'd pages.
+    box: tuple[float, float, float, float] | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)

@@ -19,21 +19,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypdfium2 as pdfium
-from PIL import Image, ImageOps
-
 from archive.identifiers import Resolved, resolve_credit_code, resolve_id_number
-from ingest.extraction.images import PIL_FORMATS
 from ingest.extraction.model import ExtractedPage
-from ingest.extraction.pdf import _PDFIUM_LOCK  # PDFium is not thread-safe: the extraction's lock
+from ingest.extraction.page_image import RENDER_ERRORS, render_page
 from ingest.fields.model import CONFLICTING, FieldExtraction, FieldValue
 from ocr import OcrError, OcrOptions, ocr_image_file
 
 logger = logging.getLogger(__name__)
 
-PDF = "application/pdf"
 _DPI = 300
-_POINTS_PER_INCH = 72
 _LENGTH = 18
 # 9-18 may hold these letters (GB 32100 leaves out I, O, S, V, Z). ")" is this pass's reading of
 # a final J in the usual licence fonts; it is read back as J at the last position only.
@@ -204,8 +198,8 @@ def _read_page(
 ) -> tuple[list[str], int]:
     """The page's texts from each whitelisted English pass; none when it cannot be rendered."""
     try:
-        image, dpi = _render(path, media_type, number)
-    except (OSError, ValueError, pdfium.PdfiumError) as error:
+        image, dpi = render_page(path, media_type, number, _DPI)
+    except RENDER_ERRORS as error:
         logger.warning("second pass: page %d of %s cannot be rendered: %s", number, path.name, error)
         return [], 0
     texts: list[str] = []
@@ -223,28 +217,3 @@ def _read_page(
             except OcrError as error:
                 logger.warning("second pass: page %d of %s: %s", number, path.name, error)
     return texts, runs
-
-
-def _render(path: Path, media_type: str, number: int) -> tuple[Image.Image, tuple[int, int] | None]:
-    if media_type == PDF:
-        with _PDFIUM_LOCK:
-            document = pdfium.PdfDocument(path)
-            try:
-                page = document[number - 1]
-                try:
-                    image = page.render(scale=_DPI / _POINTS_PER_INCH, grayscale=True).to_pil()
-                finally:
-                    page.close()
-            finally:
-                document.close()
-        return image, (_DPI, _DPI)
-    with Image.open(path, formats=[PIL_FORMATS[media_type]]) as source:
-        source.seek(number - 1)
-        upright = ImageOps.exif_transpose(source)
-        if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
-            # Flattened onto white: transparency straight to grey would turn black.
-            rgba = upright.convert("RGBA")
-            upright = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-        image = upright.convert("L")
-        dpi = source.info.get("dpi")
-    return image, (round(dpi[0]), round(dpi[1])) if dpi and min(dpi) >= 100 else None

@@ -92,16 +92,20 @@ def test_compliance_sees_unknown_expiries_and_the_office_decides_in_the_queue(
     )
     accepted.locator('button[value="accept"]').click()
     expect(accepted.locator(".decision")).to_contain_text("确认无误")
-    corrected.locator("input[name=value]").fill("福建省闽江供应链管理有限公司")
+    # PP-OCR usually reads the name right; the correction must then differ from what was read.
+    correct_to = "福建省闽江供应链管理有限公司"
+    if corrected_item["value"] == correct_to:
+        correct_to = "福建省闽江供应链管理股份有限公司"
+    corrected.locator("input[name=value]").fill(correct_to)
     corrected.locator('button[value="correct"]').click()
     expect(corrected.locator(".decision")).to_contain_text("已更正")
-    expect(corrected.locator(".value")).to_have_text("福建省闽江供应链管理有限公司")
+    expect(corrected.locator(".value")).to_have_text(correct_to)
     absent.locator('button[value="not_present"]').click()
     expect(absent.locator(".decision")).to_contain_text("无此项")
     expect(absent.locator(".value")).to_have_text("—")
     shot(wang, "review-04-document-decided")
     fields = office.get(f"/documents/{ids['licence']}").json()
-    assert fields["fields"][corrected_item["field"]] == "福建省闽江供应链管理有限公司"
+    assert fields["fields"][corrected_item["field"]] == correct_to
     assert absent_item["field"] not in fields["fields"]
     assert fields["field_provenance"][accepted_item["field"]]["by"] == "wang.fang"
     assert fields["field_provenance"][accepted_item["field"]]["source"] == "supplied"
