@@ -80,8 +80,9 @@ def _env(settings: Settings, **extra: str) -> dict[str, str]:
         "PARTNER_ARCHIVE_ES_REPLICAS": str(settings.es_replicas),
         "PARTNER_ARCHIVE_ES_INDEX_PREFIX": settings.es_index_prefix,
         "PARTNER_ARCHIVE_LEASE_SECONDS": str(settings.lease_seconds),
-        # Two workers on two cores: one Tesseract each.
+        # Two workers on two cores: one page read at a time each.
         "PARTNER_ARCHIVE_OCR_WORKERS": "1",
+        "PARTNER_ARCHIVE_OCR_ENGINE": settings.ocr_engine,
         **extra,
     }
 
@@ -316,7 +317,7 @@ def test_three_node_cluster_loses_the_primary_node_under_load_and_nothing_is_los
         assert metrics[("partner_archive_searches_total", (("outcome", "answered"),))] == answered
         assert metrics[("partner_archive_uploads_total", (("outcome", "accepted"),))] == len(uploaded)
         assert ocr_pages >= SCANS
-        assert metrics[("partner_archive_ocr_pages_total", (("source", "tesseract"),))] == ocr_pages
+        assert metrics[("partner_archive_ocr_pages_total", (("source", settings.ocr_engine),))] == ocr_pages
         assert metrics[("partner_archive_documents_processed_total", (("outcome", "indexed"),))] == len(uploaded)
         assert metrics[("partner_archive_documents", (("status", "indexed"),))] == len(uploaded)
         assert metrics[("partner_archive_queue_depth", ())] == 0

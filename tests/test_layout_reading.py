@@ -129,6 +129,30 @@ def test_a_long_value_is_read_with_the_line_it_wraps_on_to_but_never_the_next_fi
     assert result.fields["name"].value == "福建省闽江供应链管理有限公司"
 
 
+def test_an_address_cut_mid_word_at_the_line_end_is_read_with_its_wrapped_end() -> None:
+    layout = page(
+        word("住所", 1300, 400), word("四川省成都市武侯区湖东路18号万达广场A区2201单", 1500, 400),
+        word("元", 1490, 470),
+    )
+    result = extract_fields("business_license", [(1, "")], {1: layout})
+    # "…2201单" alone ends a number in no unit: only with its wrapped 元 is it an address.
+    assert result.fields["address"].value == "四川省成都市武侯区湖东路18号万达广场A区2201单元"
+
+
+def test_a_one_column_licence_takes_its_issue_date_under_the_authority_not_its_founding_date() -> None:
+    # Pre-2016 layout on A4 portrait: 成立日期 and 营业期限 fall in the page's bottom half; the
+    # seal hides 登 of 登记机关, or the whole label.
+    rows = (
+        word("成立日期", 300, 1960), word("2019年10月22日", 700, 1960, 320),
+        word("营业期限", 300, 2070), word("2019年10月22日至2039年10月21日", 700, 2070, 640),
+    )
+    for authority in ([word("记机关", 1700, 2780)], []):
+        layout = page(*rows, *authority, word("2023年04月23日", 1650, 2930, 320), width=2480, height=3508)
+        result = extract_fields("business_license", [(1, "")], {1: layout})
+        assert result.fields["issued_on"].value == "2023-04-23", authority
+        assert result.fields["founded_on"].value == "2019-10-22"
+
+
 def test_a_page_read_turned_is_read_upright_and_boxes_stay_on_the_page_as_stored() -> None:
     upright = page(word("名称", 100, 400), word("福建省闽江供应链管理有限公司", 300, 400))
     # The same words on the page as it was scanned, lying on its side (turned 90° anticlockwise),
@@ -157,6 +181,28 @@ def test_signature_block_dates_in_two_columns_give_the_later_one() -> None:
     assert result.fields["signed_on"].value == "2025-03-30"
     unreadable = extract_fields("contract", [(2, "甲方（盖章）：\n日期：2025年2月30日")])
     assert "signed_on" not in unreadable.fields and "数字不清" in unreadable.problems["signed_on"]
+
+
+def test_a_seal_read_beside_a_signature_label_does_not_veto_the_party_the_contract_states() -> None:
+    first = page(
+        word("甲方(采购方):北京市启明供应链管理有限公司", 100, 300),
+        word("乙方(供应方):上海市恒信信息技术有限公司", 100, 380),
+        width=1700, height=2400,
+    )
+    # The seal stamped over 乙方's block: OCR reads its ring of characters on the label's line.
+    second = page(
+        word("甲方(盖章)", 100, 980), word("乙方(盖章)", 900, 980),
+        word("海市道首龍支术限", 1160, 982),
+        word("北京市启明供应链管理有限公司", 100, 1080), word("上海市恒信信息技术有限公司", 900, 1080),
+        width=1700, height=2400,
+    )
+    result = extract_fields("contract", [(1, ""), (2, "")], {1: first, 2: second})
+    assert result.fields["party_a"].value == "北京市启明供应链管理有限公司"
+    assert result.fields["party_b"].value == "上海市恒信信息技术有限公司"
+    assert result.fields["party_b"].page == 1
+    # On a text page nothing is stamped over the line: 乙方（盖章）：名称 is the party's name.
+    typed = "乙方（供应方）：上海市恒信信息技术有限公司\n乙方（盖章）：上海市恒信信息科技有限公司"
+    assert "party_b" not in extract_fields("contract", [(1, typed)]).fields
 
 
 def test_the_account_holder_of_an_account_permit_is_read_from_its_sentence() -> None:

@@ -128,13 +128,14 @@ def text_value(collector: Collector, key: str, segment: Segment, shape: re.Patte
     if not value:
         collector.problem(key, f"{what}为空 (label without a value)")
         return
-    if not plausible(value, shape):
-        collector.problem(key, f"{what}无法识别: {value[:40]} (value unreadable)")
-        return
     where = segment.where
+    # Whole first: a line cut mid-word ("…2201单" before "元") is no value on its own.
     whole = clean_value(value + segment.continued) if segment.continued else ""
     if whole and shape in (ADDRESS, ORGANISATION) and plausible(whole, shape):
         value, where = whole, segment.whole_where
+    elif not plausible(value, shape):
+        collector.problem(key, f"{what}无法识别: {value[:40]} (value unreadable)")
+        return
     collector.add(key, FieldValue(value=value, page=segment.page, **located(where)))
 
 

@@ -72,7 +72,7 @@ def extract(pages: list[tuple[int, str]], layouts: Layouts = None) -> FieldExtra
         normalized = normalize(text)
         for match in _AMOUNT_CLAUSE.finditer(normalized.replace("\n", "")):
             _amount(collector, match.group("clause"), number, unread)
-        _parties(collector, number, normalized)
+        _parties(collector, number, normalized, scanned=bool(layouts and number in layouts))
         for match in _TERM.finditer(normalized):
             term = match.group("term")
             if len(find_dates(term)) >= 1:
@@ -156,13 +156,21 @@ def _amount(collector: Collector, clause: str, page: int, unread: dict[str, str]
     collector.add("amount", FieldValue(value=as_text(value), page=page, raw=raw))
 
 
-def _parties(collector: Collector, number: int, text: str) -> None:
+# 甲方（盖章）: what stands after it on a scan is the seal's impression or a signature.
+_SIGNING_ROLE = re.compile(r"\((?:盖章|签章|公章|签字|签名|印章)")
+
+
+def _parties(collector: Collector, number: int, text: str, *, scanned: bool) -> None:
     for line in text.splitlines():
         match = _PARTY.match(line)
         if match is None:
             continue
         side = match.group("side") or match.group("side2")
         if not (match.group("colon") or match.group("role") or match.group("side2")):
+            continue
+        if scanned and _SIGNING_ROLE.match(match.group("role") or ""):
+            # On a scan the seal is stamped right there, and OCR reads its ring of characters
+            # on the label's line: a garbled name that would veto the one the contract states.
             continue
         value = clean_value(_VALUE_END.split(match.group("value"), maxsplit=1)[0])
         value = re.sub(r"\((?:盖章|签章|公章|签字)\)$", "", value)

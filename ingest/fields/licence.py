@@ -108,6 +108,7 @@ def extract(pages: list[tuple[int, str]], layouts: Layouts = None) -> FieldExtra
 # The issue date stands alone at the bottom of the licence (under 登记机关, often under the
 # seal too, which can hide the label from OCR but rarely the date itself).
 _BOTTOM_PART = 0.55
+_LABELLED_ROW = re.compile("|".join(re.escape(label) for label in LABELS if LABELS[label]))
 
 
 def _issue_date_by_place(collector: Collector, layouts: Mapping[int, PageLayout]) -> None:
@@ -115,8 +116,8 @@ def _issue_date_by_place(collector: Collector, layouts: Mapping[int, PageLayout]
     found: dict[str, FieldValue] = {}
     for number, layout in layouts.items():
         for row in layout.rows:
-            if row.middle < _BOTTOM_PART * layout.upright_height:
-                continue
+            if row.middle < _BOTTOM_PART * layout.upright_height or _LABELLED_ROW.search(row.text):
+                continue  # a labelled date (成立日期 of a one-column licence) is that label's
             for cell in layout.cells(row):
                 text = clean_value(cell.text)
                 dates = find_dates(text)

@@ -25,6 +25,7 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         "PARTNER_ARCHIVE_ES_INDEX_PREFIX": settings.es_index_prefix,
         "PARTNER_ARCHIVE_LEASE_SECONDS": str(settings.lease_seconds),
         "PARTNER_ARCHIVE_MAX_PAGES": str(settings.max_pages),
+        "PARTNER_ARCHIVE_OCR_ENGINE": settings.ocr_engine,
         **extra,
     }
 
