@@ -290,6 +290,25 @@ def test_a_licence_with_its_qr_code_torn_off_or_turned_upside_down(tmp_path: Pat
         assert result.problems[name], name
 
 
+def test_a_licence_fed_in_sideways_or_photographed_at_an_angle(tmp_path: Path) -> None:
+    bad_scans = {
+        "sideways": layouts.ScanOptions(dpi=200, turned=90, seed=6),
+        "photo": layouts.ScanOptions(dpi=200, perspective=0.05, rotate_degrees=2.5, seed=7),
+    }
+    for how, options in bad_scans.items():
+        path = layouts.scan(tmp_path / f"{how}.png", [layouts.licence_2016(LICENCE)], options)
+        (scan,) = extract(path, "image/png", limits=ExtractionLimits(ocr_workers=2)).pages
+        assert scan.layout is not None and scan.layout.get("turned", 0) == (270 if how == "sideways" else 0), how
+        result = extract_fields("business_license", [(1, scan.text)], {1: scan.layout})
+        # The code and the dates that put a licence on the expiry list are read; anything not
+        # read is listed with its reason, and nothing read is wrong.
+        assert {"credit_code", "expires_on", "issued_on"} <= set(result.fields), (how, result.problems)
+        for name, value in result.fields.items():
+            assert LICENCE_VALUES[name] == value.value, (how, name)
+        for name in set(LICENCE_VALUES) - set(result.fields):
+            assert result.problems[name], (how, name)
+
+
 def test_an_id_card_photocopy_gives_number_and_validity(tmp_path: Path) -> None:
     card = layouts.IdCardData(
         "林建华", "男", "汉", (1985, 3, 7), "福建省福州市鼓楼区五四路158号环球广场12层", ID_NUMBER,
