@@ -113,11 +113,12 @@ def test_the_import_command_reads_partners_and_types_from_the_directories(
         for q in ("离心水泵", "销售返利")
         for hit in client.get("/api/v1/search", params={"q": q}, headers=office.headers).json()["hits"]
     }
+    # Titled from what was read, as an upload without a 题名 is (the file name is only a fallback).
     assert {title: (hit["partner_id"], hit["doc_type"], hit["department"]) for title, hit in found.items()} == {
-        "采购合同": (minjiang["id"], "contract", "采购部"),
-        "来往函件": (haisi["id"], "other", "销售部"),
+        "采购合同 HT-2026-0042": (minjiang["id"], "contract", "采购部"),
+        "关于年度销售返利的函": (haisi["id"], "other", "销售部"),
     }
-    document = client.get(f"/api/v1/documents/{found['采购合同']['id']}", headers=office.headers).json()
+    document = client.get(f"/api/v1/documents/{found['采购合同 HT-2026-0042']['id']}", headers=office.headers).json()
     assert (document["status"], document["uploaded_by"]) == ("indexed", "chen.dang")
 
 
@@ -172,7 +173,8 @@ def test_an_interrupted_import_is_finished_by_a_worker(tmp_path, settings, es, c
                  what="the worker to finish the import")
     buyer = make_caller("zhang.wei", departments="采购部")
     found = client.get("/api/v1/search", params={"q": "补充条款"}, headers=buyer.headers).json()
-    assert sorted(hit["title"] for hit in found["hits"]) == ["采购合同0", "采购合同1", "采购合同2"]
+    # Each titled from what was read (the same contract number in all three).
+    assert sorted(hit["title"] for hit in found["hits"]) == ["采购合同 HT-2026-0042"] * 3
     es.indices.refresh(index=alias)
     assert es.count(index=alias)["count"] == 3
 
