@@ -173,7 +173,7 @@ def evaluate(
         _encryption(judge, facts, given)
     _virus(judge, facts.get("virus_scan") or recorded.get("virus_scan"))
     if intake:
-        _audited(session, judge, document)
+        _audited(session, judge, document, settings)
     return judge.items
 
 
@@ -458,7 +458,7 @@ def _virus(judge: _Judge, scan: dict[str, Any] | None) -> None:
         )
 
 
-def _audited(session: Session, judge: _Judge, document: Document) -> None:
+def _audited(session: Session, judge: _Judge, document: Document, settings: Settings) -> None:
     entry = session.scalars(
         select(AuditEntry)
         .where(AuditEntry.target == document.id, AuditEntry.action == "upload")
@@ -473,7 +473,9 @@ def _audited(session: Session, judge: _Judge, document: Document) -> None:
         judge.add(
             "4-7",
             "pass",
-            f"审计记录 #{entry.seq}：{entry.user} 于 {entry.at.isoformat(timespec='seconds')} 归档，"
+            # In the office's zone, with its offset: the report is read by people, not parsed.
+            f"审计记录 #{entry.seq}：{entry.user} 于 "
+            f"{entry.at.astimezone(settings.zone).isoformat(sep=' ', timespec='seconds')} 归档，"
             "该条哈希校验通过",
         )
 

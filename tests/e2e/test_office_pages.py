@@ -166,6 +166,10 @@ def test_register_upload_read_correct_report(new_context, run_worker, tmp_path: 
         minutes=2
     ), shown_time
     expect(wang.locator(".pagetext h3 small").first).to_contain_text("文字层")
+    # The 四性检测 names the filing time in Beijing time too, not UTC.
+    filed = wang.locator('#check-items tr[data-code="GD-4-7"] .evidence')
+    expect(filed).to_contain_text(f"于 {expected:%Y-%m-%d %H}:")
+    expect(filed).to_contain_text("+08:00")
     assert_readable(wang, "contract page")
     shot(wang, "22-document-readings")
     contract_url = wang.url
