@@ -14,19 +14,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from archive.db import session_scope
 from archive.metrics import AUDIT_WAIT_SECONDS
-from archive.models import AuditAnchor, AuditEntry, AuditHead
+from archive.models import AuditAnchor, AuditEntry, AuditHead, AuditSubject, DestructionRecord, Document
+from archive.permissions import User, destruction_record_visibility_clause, document_visibility_clause
 
 GENESIS = "0" * 64
 # The tables, not the mapped classes: an ORM-enabled insert/update of plain rows goes through
 # the ORM's bulk persistence, which cost more CPU than the rest of a search's audit entry.
 _ENTRIES = AuditEntry.__table__
 _HEAD = AuditHead.__table__
+_SUBJECTS = AuditSubject.__table__
 # Past this an entry waiting for the write lock fails its request rather than hang it.
 WRITE_TIMEOUT_SECONDS = 60
 
@@ -113,7 +115,30 @@ def record_events(session: Session, events: list[Event]) -> None:
         )
         seq, prev_hash = seq + 1, digest
     session.execute(insert(_ENTRIES), rows)
+    subjects = [
+        {"seq": row["seq"], "subject": subject}
+        for row, event in zip(rows, events, strict=True)
+        for subject in subjects_of(event.target, event.details)
+    ]
+    if subjects:
+        session.execute(insert(_SUBJECTS), subjects)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(hash=prev_hash))
+
+
+def subjects_of(target: str | None, details: dict[str, Any] | None) -> set[str]:
+    """What an entry names: its target and the documents in its details, for the reader's rule."""
+    found = {target} if target else set()
+    details = details or {}
+    if isinstance(details.get("document_id"), str):
+        found.add(details["document_id"])
+    for key in ("document_ids", "documents"):
+        items = details.get(key)
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, str):
+                found.add(item)
+            elif isinstance(item, dict) and isinstance(item.get("id"), str):
+                found.add(item["id"])
+    return {subject[:200] for subject in found}
 
 
 def record_event(
@@ -267,6 +292,7 @@ def verify_chain(session: Session, *, up_to: int | None = None) -> ChainReport:
 def search_entries(
     session: Session,
     *,
+    viewer: User,
     user: str | None,
     action: str | None,
     since: datetime | None,
@@ -275,7 +301,17 @@ def search_entries(
     offset: int,
     limit: int,
 ) -> list[AuditEntry]:
-    query = select(AuditEntry)
+    # An entry about a document the reader may not see (or whose destruction record they may
+    # not see) is left out: the rule applies to the log like to every other listing.
+    hidden = or_(
+        AuditSubject.subject.in_(select(Document.id).where(~document_visibility_clause(viewer))),
+        AuditSubject.subject.in_(
+            select(DestructionRecord.document_id).where(~destruction_record_visibility_clause(viewer))
+        ),
+    )
+    query = select(AuditEntry).where(
+        ~exists(select(AuditSubject.seq).where(AuditSubject.seq == AuditEntry.seq, hidden))
+    )
     if user:
         query = query.where(AuditEntry.user == user)
     if action:
@@ -283,7 +319,12 @@ def search_entries(
     if target:
         query = query.where(AuditEntry.target == target)
     if since:
-        query = query.where(AuditEntry.at >= since)
+        query = query.where(AuditEntry.at >= _as_utc(since))
     if until:
-        query = query.where(AuditEntry.at < until)
+        query = query.where(AuditEntry.at < _as_utc(until))
     return list(session.scalars(query.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)))
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """A time without a zone (`since=2026-01-01`) is read as UTC, as every time here is shown."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

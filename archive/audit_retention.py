@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from archive.audit import GENESIS, record_event, verify_chain
 from archive.errors import Conflict, Forbidden, InvalidInput
-from archive.models import AuditAnchor, AuditEntry
+from archive.models import AuditAnchor, AuditEntry, AuditSubject
 from archive.permissions import User
 from archive.settings import Settings
 
@@ -111,6 +111,7 @@ def purge_before(
     _write_whole(export_to, export.content)
     last = session.get(AuditEntry, export.last_seq)
     assert last is not None
+    session.execute(delete(AuditSubject).where(AuditSubject.seq <= export.last_seq))
     session.execute(delete(AuditEntry).where(AuditEntry.seq <= export.last_seq))
     anchor = session.get(AuditAnchor, 1)
     now = datetime.now(UTC)

@@ -321,7 +321,35 @@ def read_manifest(src: Path) -> dict[str, Any]:
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise BackupError(f"不支持的备份格式 (unsupported backup format): {manifest.get('format')} "
                           f"v{manifest.get('version')}")
+    _refuse_foreign_names(manifest)
     return manifest
+
+
+# The only names a backup writes; anything else in a manifest was put there by someone else.
+_DATABASE_FILES = {"sqlite": "archive.db", "postgresql": "archive.pgdump"}
+_QUEUE_FILE = "queue.db"
+
+
+def _refuse_foreign_names(manifest: dict[str, Any]) -> None:
+    """A manifest names files inside the backup and the store: never a path that leads out."""
+    problems = []
+    database = manifest.get("database") or {}
+    if _DATABASE_FILES.get(database.get("kind")) != database.get("file"):
+        problems.append(f"database.file={database.get('file')!r}")
+    queue = manifest.get("queue")
+    if queue is not None and queue.get("file") != _QUEUE_FILE:
+        problems.append(f"queue.file={queue.get('file')!r}")
+    files = (manifest.get("originals") or {}).get("files")
+    if not isinstance(files, list):
+        problems.append("originals.files")
+    else:
+        problems.extend(f"originals: {name!r}" for name in files if not (
+            isinstance(name, str) and _SHA256_NAME.match(name)))
+    if problems:
+        raise BackupError(
+            "备份清单含有不合规的文件名，拒绝恢复 (the manifest names files a backup never writes;"
+            f" refusing to restore): {', '.join(problems[:5])}"
+        )
 
 
 def _refuse_non_empty(settings: Settings) -> None:

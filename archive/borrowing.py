@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from archive.audit import record_event
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import AccessGrant, BorrowRequest, Document
-from archive.permissions import User
+from archive.permissions import User, document_visibility_clause, without_grants
 
 MAX_DAYS = 30
 APPROVERS = ("archivist", "admin")
@@ -37,13 +37,14 @@ def create_request(
         raise InvalidInput(f"借阅天数须在 1 到 {MAX_DAYS} 之间 (days must be 1-{MAX_DAYS})", field="days")
     if not reason.strip():
         raise InvalidInput("请填写借阅理由 (a reason is required)", field="reason")
-    unique_ids = list(dict.fromkeys(document_ids))
-    if not unique_ids:
+    references = list(dict.fromkeys(ref.strip() for ref in document_ids if ref.strip()))
+    if not references:
         raise InvalidInput("至少选择一份文档 (at least one document)", field="document_ids")
-    found = set(session.scalars(select(Document.id).where(Document.id.in_(unique_ids))))
-    missing = [doc_id for doc_id in unique_ids if doc_id not in found]
-    if missing:
-        raise InvalidInput(f"文档不存在 (unknown documents): {', '.join(missing)}", field="document_ids")
+    # Whether a document the requester cannot see exists is not theirs to learn: a request
+    # names what they asked for (ids, or archive numbers of documents they cannot see), and
+    # the archive office finds out what exists when it decides.
+    resolved, _unresolved = resolve_references(session, user=user, references=references)
+    unique_ids = list(dict.fromkeys(resolved.get(ref, ref) for ref in references))
     request = BorrowRequest(
         requester=user.sub,
         requester_departments=sorted(user.departments),
@@ -89,6 +90,19 @@ def decide(
     request = _get(session, request_id)
     if request.requester == user.sub:
         raise Forbidden("不能审批自己的借阅申请 (you cannot decide your own request)")
+    document_ids = list(request.document_ids)
+    if approve:
+        # An approver opens only what their own clearance reaches (not what they borrowed).
+        resolved, unresolved = resolve_references(
+            session, user=without_grants(user), references=request.document_ids
+        )
+        if unresolved:
+            raise Conflict(
+                f"申请中有 {len(unresolved)} 份文档不存在或超出您的权限范围，不能批准"
+                f" ({len(unresolved)} of the documents do not exist or are beyond your clearance;"
+                " reject the request or leave it to someone whose clearance reaches them)"
+            )
+        document_ids = list(dict.fromkeys(resolved[ref] for ref in request.document_ids))
     now = datetime.now(UTC)
     expires_at = now + timedelta(days=request.days) if approve else None
     # The status condition makes two racing decisions resolve to one winner.
@@ -101,6 +115,7 @@ def decide(
             decided_at=now,
             decision_note=note,
             expires_at=expires_at,
+            document_ids=document_ids,
         )
     )
     if decided.rowcount != 1:
@@ -113,14 +128,14 @@ def decide(
                 user_sub=request.requester, document_id=doc_id, granted_by=user.sub, expires_at=expires_at,
                 request_id=request.id, allow_download=request.allow_download,
             )
-            for doc_id in request.document_ids
+            for doc_id in document_ids
         )
     record_event(
         session,
         user=user.sub,
         action="borrow_approve" if approve else "borrow_reject",
         target=request_id,
-        details={"requester": request.requester, "note": note, "document_ids": request.document_ids},
+        details={"requester": request.requester, "note": note, "document_ids": document_ids},
     )
     session.flush()
     session.refresh(request)
@@ -206,6 +221,35 @@ def on_loan(session: Session, *, user: User) -> list[BorrowRequest]:
             .order_by(BorrowRequest.expires_at)
         )
     )
+
+
+def references_shown_to(session: Session, *, user: User, request: BorrowRequest) -> tuple[list[str], int]:
+    """What a request names, as `user` may see it: all of it for the requester (it is what they
+    typed); for anyone else the documents they reach, and how many other references there are
+    (documents that do not exist and documents beyond their reach look alike)."""
+    if request.requester == user.sub:
+        return list(request.document_ids), 0
+    resolved, unresolved = resolve_references(
+        session, user=without_grants(user), references=list(request.document_ids)
+    )
+    return list(dict.fromkeys(resolved.values())), len(unresolved)
+
+
+def resolve_references(
+    session: Session, *, user: User, references: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Document ids for references (ids or archive numbers) to documents `user` sees; the rest."""
+    if not references:
+        return {}, []
+    rows = session.execute(
+        select(Document.id, Document.archive_no).where(
+            or_(Document.id.in_(references), Document.archive_no.in_(references)),
+            document_visibility_clause(user),
+        )
+    ).all()
+    known = {key: row.id for row in rows for key in (row.id, row.archive_no)}
+    resolved = {ref: known[ref] for ref in references if ref in known}
+    return resolved, [ref for ref in references if ref not in known]
 
 
 def list_requests(session: Session, *, user: User, status: str | None, mine: bool) -> list[BorrowRequest]:

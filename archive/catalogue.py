@@ -14,7 +14,7 @@ from archive.archival_codes import RETENTION_LABELS
 from archive.audit import record_event
 from archive.exports import Attachment, Heading, Table, table_bytes
 from archive.models import Document, Partner
-from archive.permissions import User, document_visibility_clause
+from archive.permissions import User, document_visibility_clause, masks_id_numbers_for
 from archive.reports import (
     CONFIDENTIALITY_LABELS,
     DOC_TYPE_LABELS,
@@ -169,7 +169,8 @@ def export_catalogue(
     reach = "全部部门" if user.sees_all_departments else "、".join(sorted(user.departments)) or "公开档案"
     heading = Heading(title="档案目录", department=reach, made_on=made_on)
     content, media_type = table_bytes(
-        Table(columns=CATALOGUE_COLUMNS, rows=rows, heading=heading, widths=_WIDTHS, sheet_title="档案目录"),
+        Table(columns=CATALOGUE_COLUMNS, rows=rows, heading=heading, widths=_WIDTHS, sheet_title="档案目录",
+              mask_ids=masks_id_numbers_for(user)),
         fmt,
     )
     record_event(session, user=user.sub, action="catalogue", target=partner_id,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.audit import record_event
 from archive.errors import InvalidInput
 from archive.models import Document, ExpiryNotice, Partner, ReviewItem
-from archive.permissions import User, document_visibility_clause
+from archive.permissions import User, current_document_clause, document_visibility_clause
 from archive.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -144,7 +144,7 @@ def expiring_documents(
         .where(
             Document.expires_on.is_not(None),
             Document.expires_on < today + timedelta(days=within_days),
-            Document.superseded_by.is_(None),
+            current_document_clause(user),
             document_visibility_clause(user),
         )
         .options(selectinload(Document.partner))

@@ -22,15 +22,23 @@ from archive.models import (
     DocumentCheck,
     DocumentPage,
 )
-from archive.permissions import User, destruction_record_visibility_clause
+from archive.permissions import (
+    User,
+    destruction_record_visibility_clause,
+    document_visibility_clause,
+    without_grants,
+)
 from archive.search_index import delete_document, reindex_documents
 from archive.supersession import apply_supersession
 
 
-def _documents(session: Session, document_ids: list[str]) -> list[Document]:
+def _documents(session: Session, document_ids: list[str], *, user: User) -> list[Document]:
+    """The documents named, all of which `user` must see: hidden ones are as unknown as absent ones."""
     documents = list(
         session.scalars(
-            select(Document).where(Document.id.in_(document_ids)).options(selectinload(Document.partner))
+            select(Document)
+            .where(Document.id.in_(document_ids), document_visibility_clause(without_grants(user)))
+            .options(selectinload(Document.partner))
         )
     )
     missing = sorted(set(document_ids) - {document.id for document in documents})
@@ -63,7 +71,7 @@ def create_request(
     unique_ids = list(dict.fromkeys(document_ids))
     if not unique_ids:
         raise InvalidInput("至少选择一份文档 (at least one document)", field="document_ids")
-    documents = _documents(session, unique_ids)
+    documents = _documents(session, unique_ids, user=user)
     _refuse_held(documents)
     requested = requested_documents(session)
     already = [document.archive_no for document in documents if document.id in requested]
@@ -91,20 +99,41 @@ def create_request(
     return request
 
 
-def _get(session: Session, request_id: str) -> DestructionRequest:
+def _get(session: Session, request_id: str, *, user: User) -> DestructionRequest:
+    """A request whose every document (or its destruction record) `user` may see."""
     request = session.get(DestructionRequest, request_id)
-    if request is None:
+    if request is None or not _hidden_documents(session, user, request.document_ids).isdisjoint(
+        request.document_ids
+    ):
         raise NotFound(f"销毁申请不存在 (destruction request {request_id} not found)")
     return request
+
+
+def _hidden_documents(session: Session, user: User, document_ids: list[str]) -> set[str]:
+    """Which of these documents, present or destroyed, the rule hides from `user`."""
+    reach = without_grants(user)
+    hidden = set(
+        session.scalars(
+            select(Document.id).where(Document.id.in_(document_ids), ~document_visibility_clause(reach))
+        )
+    )
+    hidden.update(
+        session.scalars(
+            select(DestructionRecord.document_id).where(
+                DestructionRecord.document_id.in_(document_ids), ~destruction_record_visibility_clause(reach)
+            )
+        )
+    )
+    return hidden
 
 
 def approve(session: Session, *, user: User, request_id: str) -> DestructionRequest:
     if not user.has_role("admin"):
         raise Forbidden("只有公司领导/管理员可以批准销毁 (admin only)")
-    request = _get(session, request_id)
+    request = _get(session, request_id, user=user)
     if request.requested_by == user.sub:
         raise Forbidden("不能批准自己提出的销毁申请 (you cannot approve your own request)")
-    _refuse_held(_documents(session, request.document_ids))
+    _refuse_held(_documents(session, request.document_ids, user=user))
     approved = session.execute(
         update(DestructionRequest)
         .where(DestructionRequest.id == request_id, DestructionRequest.status == "pending")
@@ -163,7 +192,7 @@ def execute(
     """Destroy an approved request's documents; returns the originals to delete after commit."""
     if not user.has_role("archivist"):
         raise Forbidden("只有档案管理员可以执行销毁 (archivist only)")
-    request = _get(session, request_id)
+    request = _get(session, request_id, user=user)
     claimed = session.execute(
         update(DestructionRequest)
         .where(DestructionRequest.id == request_id, DestructionRequest.status == "approved")
@@ -173,7 +202,7 @@ def execute(
         session.refresh(request)
         raise Conflict(f"只有已批准的申请可以执行，当前状态：{request.status} (only approved requests run)")
     session.refresh(request)
-    documents = _documents(session, request.document_ids)
+    documents = _documents(session, request.document_ids, user=user)
     _refuse_held(documents)
     assert request.executed_at is not None and request.approved_by is not None
     for document in documents:
@@ -238,7 +267,10 @@ def list_requests(session: Session, *, user: User, status: str | None) -> list[D
     query = select(DestructionRequest).order_by(DestructionRequest.created_at.desc())
     if status:
         query = query.where(DestructionRequest.status == status)
-    return list(session.scalars(query))
+    requests = list(session.scalars(query))
+    # A request is shown only to those who may see every document it names.
+    hidden = _hidden_documents(session, user, [doc_id for r in requests for doc_id in r.document_ids])
+    return [request for request in requests if hidden.isdisjoint(request.document_ids)]
 
 
 RECORD_ROLES = ("archivist", "admin", "compliance")
@@ -281,7 +313,11 @@ def eligible_documents(
     eligible: list[tuple[Document, date]] = []
     for document in session.scalars(
         select(Document)
-        .where(Document.legal_hold.is_(False), Document.retention.in_(("D30", "D10")))
+        .where(
+            Document.legal_hold.is_(False),
+            Document.retention.in_(("D30", "D10")),
+            document_visibility_clause(without_grants(user)),
+        )
         .options(selectinload(Document.partner))
     ):
         if document.id in requested:

@@ -23,7 +23,13 @@ from archive.filetypes import identify_upload
 from archive.metrics import UPLOADS
 from archive.models import AccessGrant, AuditEntry, Document
 from archive.numbering import document_archive_no
-from archive.permissions import CONFIDENTIALITY_RANK, User, can_view_document
+from archive.permissions import (
+    CONFIDENTIALITY_RANK,
+    User,
+    can_view_document,
+    document_visibility_clause,
+    sees_id_numbers,
+)
 from archive.review import correct_fields
 from archive.schemas import Confidentiality, DocType, DocumentUpdate
 from archive.search_index import delete_document, reindex_documents
@@ -79,6 +85,13 @@ def scan_record(verdict: Verdict) -> dict[str, str | None]:
 class UploadOutcome:
     document: Document
     duplicate: bool
+    hidden: bool = False
+    """The uploader may not see this document (they uploaded where they cannot read): answer
+    as for any new upload, whatever became of the copy on file."""
+
+    @property
+    def status(self) -> str:
+        return "queued" if self.hidden else self.document.status
 
 
 # Runs inside the upload's transaction once the document is recorded (or found to be on
@@ -173,7 +186,7 @@ def record_upload(
             staged.path, filename=request.filename, declared_media_type=request.declared_media_type
         )
         with session_scope(session_factory) as session:
-            existing = _existing_copy(session, request.partner_id, staged.sha256)
+            existing = _existing_copy(session, request.partner_id, staged.sha256, user=user)
             if existing is not None:
                 store.discard(staged)
                 record_event(
@@ -242,15 +255,24 @@ def record_upload(
                 session.commit()
             return UploadOutcome(document, duplicate=False)
     except IntegrityError:
-        # The same bytes arrived concurrently for this partner; the first one wins.
+        # The same bytes with the same reach arrived concurrently for this partner (the first
+        # one wins), or are on file where the uploader cannot see them.
         store.discard(staged)
         with session_scope(session_factory) as session:
-            existing = _existing_copy(session, request.partner_id, staged.sha256)
-            if existing is not None and also is not None:
+            existing = session.scalars(
+                select(Document).where(
+                    Document.partner_id == request.partner_id,
+                    Document.sha256 == staged.sha256,
+                    Document.department == department,
+                    Document.confidentiality == request.confidentiality.value,
+                )
+            ).first()
+            if existing is None:
+                raise
+            visible = _existing_copy(session, request.partner_id, staged.sha256, user=user) is not None
+            if visible and also is not None:
                 also(session, existing)
-        if existing is None:
-            raise
-        return UploadOutcome(existing, duplicate=True)
+        return UploadOutcome(existing, duplicate=visible, hidden=not visible)
     except BaseException:
         store.discard(staged)
         raise
@@ -268,9 +290,12 @@ def _partner_for_upload(session: Session, *, user: User, partner_id: str):  # ty
         ) from exc
 
 
-def _existing_copy(session: Session, partner_id: str, sha256: str) -> Document | None:
+def _existing_copy(session: Session, partner_id: str, sha256: str, *, user: User) -> Document | None:
+    """The copy of these bytes on file for this partner that the uploader may see, if any."""
     return session.scalars(
-        select(Document).where(Document.partner_id == partner_id, Document.sha256 == sha256)
+        select(Document).where(
+            Document.partner_id == partner_id, Document.sha256 == sha256, document_visibility_clause(user)
+        )
     ).first()
 
 
@@ -412,8 +437,18 @@ def view_document(session: Session, *, user: User, document_id: str) -> Document
     return document
 
 
+def shows_an_id_number(document: Document) -> bool:
+    """An ID card, or a document an ID number was read from: its original shows the number."""
+    return document.doc_type == "id_card" or bool((document.fields or {}).get("id_number"))
+
+
 def download_document(session: Session, *, user: User, document_id: str) -> Document:
     document = get_visible_document(session, user=user, document_id=document_id)
+    if shows_an_id_number(document) and not sees_id_numbers(user, document.id):
+        raise Forbidden(
+            "身份证原件仅限档案管理员、管理员或借阅人下载"
+            " (the original shows an ID number: archivists, admins and its borrowers only)"
+        )
     record_event(
         session, user=user.sub, action="download", target=document.id, details={"sha256": document.sha256}
     )

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
+# An absolute path of two or more parts, as a library's message quotes the file it read.
+_SERVER_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"()<>/:]+/)+([^\s'\"()<>/:]+)")
+
+
+def without_server_paths(message: str | None) -> str | None:
+    """A message for people, with the server's file paths cut down to the file's own name."""
+    return _SERVER_PATH.sub(r"\1", message) if message else message
+
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""

@@ -23,6 +23,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from archive.masking import mask_id_numbers
+
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -85,6 +87,14 @@ class Table:
     heading: Heading | None = None
     widths: Sequence[int] | None = None
     sheet_title: str = "Sheet1"
+    mask_ids: bool = True
+    """ID numbers masked in every cell; only for callers who may see them is this False."""
+
+    def cell(self, value: Any) -> Any:
+        """A value as written: ID numbers masked if asked, formula starts neutralised."""
+        if self.mask_ids and isinstance(value, str):
+            value = mask_id_numbers(value)
+        return neutralize(value)
 
 
 def csv_bytes(table: Table) -> bytes:
@@ -92,10 +102,10 @@ def csv_bytes(table: Table) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     if table.heading is not None:
-        writer.writerows([[neutralize(value) for value in line] for line in table.heading.lines()])
+        writer.writerows([[table.cell(value) for value in line] for line in table.heading.lines()])
         writer.writerow([])
-    writer.writerow([neutralize(value) for value in table.columns])
-    writer.writerows([neutralize(value) for value in row] for row in table.rows)
+    writer.writerow([table.cell(value) for value in table.columns])
+    writer.writerows([table.cell(value) for value in row] for row in table.rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -125,10 +135,10 @@ def _sheet_title(title: str) -> str:
     return cleaned[:31]
 
 
-def _write_row(sheet: Worksheet, row: int, values: Sequence[Any]) -> None:
+def _write_row(sheet: Worksheet, table: Table, row: int, values: Sequence[Any]) -> None:
     """One row; text cells are typed as strings so that nothing is ever stored as a formula."""
     for column, value in enumerate(values, start=1):
-        cell_value = neutralize(value)
+        cell_value = table.cell(value)
         if isinstance(cell_value, str):
             # Excel refuses control characters; a partner record should never stop a report.
             cell_value = ILLEGAL_CHARACTERS_RE.sub("", cell_value)
@@ -142,19 +152,19 @@ def _fill_sheet(sheet: Worksheet, table: Table) -> None:
     """Heading block, bold frozen header row, column widths, then the rows."""
     row = 1
     if table.heading is not None:
-        _write_row(sheet, 1, [table.heading.title])
+        _write_row(sheet, table, 1, [table.heading.title])
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(table.columns), 1))
         sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
         sheet.cell(row=1, column=1).alignment = Alignment(horizontal="center")
-        _write_row(sheet, 2, table.heading.lines()[1])
+        _write_row(sheet, table, 2, table.heading.lines()[1])
         row = 4  # a blank line under the heading
     header_row = row
-    _write_row(sheet, header_row, table.columns)
+    _write_row(sheet, table, header_row, table.columns)
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row, values in enumerate(table.rows, start=header_row + 1):
-        _write_row(sheet, row, values)
+        _write_row(sheet, table, row, values)
     for index, column_width in enumerate(table.widths or (), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column_width
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.audit import record_event
+from archive.credit_code import normalize_license_no
 from archive.errors import InvalidInput, NotFound, ServiceUnavailable
 from archive.identifiers import lookup_candidates
 from archive.models import Partner
-from archive.permissions import User, partner_visibility_clause, visibility_filter
+from archive.permissions import User, partner_visibility_clause, visibility_filter, visible_superseder
 from archive.search_index import documents_alias, is_unavailable
 
 
@@ -74,6 +75,8 @@ def lookup_license(
             raise ServiceUnavailable("搜索服务暂时不可用 (the search engine is unavailable)") from exc
         raise
     documents = [{"id": hit["_id"], **hit["_source"]} for hit in response["hits"]["hits"]]
+    for document in documents:
+        document["superseded_by"] = visible_superseder(session, user, document.get("superseded_by"))
     partner = declared
     if partner is None and documents:
         partner = session.get(Partner, documents[0]["partner_id"])
@@ -90,7 +93,7 @@ def lookup_license(
         },
     )
     if partner is None:
-        raise NotFound(
-            f"未找到执照号码为 {candidates[0]} 的客商或文档 (no partner or document with that number)"
-        )
+        # No candidate at all when a slip no single confusion explains left nothing to look up.
+        shown = candidates[0] if candidates else normalize_license_no(raw)
+        raise NotFound(f"未找到执照号码为 {shown} 的客商或文档 (no partner or document with that number)")
     return LookupResult(normalized=candidates, partner=partner, documents=documents)

@@ -188,7 +188,12 @@ class ArchiveSequence(Base):
 class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("partner_id", "sha256", name="uq_documents_partner_sha256"),
+        # The same bytes twice for one partner are one document, unless the copy on file is
+        # one its uploader may not see: theirs is then a document of its own (a hidden copy
+        # must not answer for itself), so the reach is part of what makes a copy the same.
+        UniqueConstraint(
+            "partner_id", "sha256", "department", "confidentiality", name="uq_documents_partner_sha256_reach"
+        ),
         Index("ix_documents_status_lease", "status", "lease_expires_at"),
     )
 
@@ -354,6 +359,16 @@ class AuditAnchor(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     purged_at: Mapped[datetime] = mapped_column(UTCDateTime)
     purged_by: Mapped[str] = mapped_column(String(100))
+
+
+class AuditSubject(Base):
+    """A document (or any other id) an audit entry names, so the log can be filtered by the
+    visibility rule in SQL: an entry about a document hidden from the reader is left out."""
+
+    __tablename__ = "audit_subjects"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("audit_entries.seq", ondelete="CASCADE"), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
 class AuditHead(Base):

@@ -41,16 +41,26 @@ from archive.settings import Settings
 SENSITIVE_FIELDS = ("bank_name", "bank_account", "credit_code", "legal_representative")
 
 
-def _refuse_duplicate_code(session: Session, code: str | None, *, except_id: str | None = None) -> None:
+def _refuse_duplicate_code(
+    session: Session, code: str | None, *, user: User, except_id: str | None = None
+) -> None:
     if code is None:
         return
     existing = session.scalars(select(Partner).where(Partner.credit_code == code)).first()
-    if existing is not None and existing.id != except_id:
-        raise Conflict(
-            f"统一社会信用代码 {code} 已登记为「{existing.name}」（{existing.number}）"
-            f" (credit code already on file for partner {existing.id})",
-            existing_id=existing.id,
-        )
+    if existing is None or existing.id == except_id:
+        return
+    visible = session.scalar(
+        select(Partner.id).where(Partner.id == existing.id, partner_visibility_clause(user))
+    )
+    if visible is None:
+        # The code is taken (it identifies one company), but by a partner this user may not
+        # see: say no more than that.
+        raise Conflict("统一社会信用代码已登记 (credit code already on file)")
+    raise Conflict(
+        f"统一社会信用代码 {code} 已登记为「{existing.name}」（{existing.number}）"
+        f" (credit code already on file for partner {existing.id})",
+        existing_id=existing.id,
+    )
 
 
 def mark_decided(
@@ -69,7 +79,7 @@ def opens_directly(user: User) -> bool:
 
 def create_partner(session: Session, *, settings: Settings, user: User, data: PartnerCreate) -> Partner:
     require_known_department(settings, data.department)
-    _refuse_duplicate_code(session, data.credit_code)
+    _refuse_duplicate_code(session, data.credit_code, user=user)
     if opens_directly(user):
         numbers = {
             "status": "active",
@@ -84,7 +94,7 @@ def create_partner(session: Session, *, settings: Settings, user: User, data: Pa
     except IntegrityError as exc:
         # A concurrent request registered the same code between our check and our insert.
         session.rollback()
-        _refuse_duplicate_code(session, data.credit_code)
+        _refuse_duplicate_code(session, data.credit_code, user=user)
         raise Conflict("客商登记冲突，请重试 (conflicting registration; retry)") from exc
     session.add(
         PartnerStatusChange(
@@ -151,7 +161,7 @@ def update_partner(session: Session, *, user: User, partner_id: str, data: Partn
     sensitive = {field: diff for field, diff in differing.items() if field in SENSITIVE_FIELDS}
     applied = {field: diff for field, diff in differing.items() if field not in SENSITIVE_FIELDS}
     if "credit_code" in sensitive:
-        _refuse_duplicate_code(session, sensitive["credit_code"]["new"], except_id=partner.id)
+        _refuse_duplicate_code(session, sensitive["credit_code"]["new"], user=user, except_id=partner.id)
     if sensitive and pending_change_of(session, partner.id) is not None:
         raise Conflict(
             "该客商已有一项待复核的变更，请先确认或驳回 (a change of this partner already awaits"
@@ -222,7 +232,7 @@ def confirm_change(
             f" (changed since the request: {', '.join(moved)}; reject it and ask again)"
         )
     if "credit_code" in change.changes:
-        _refuse_duplicate_code(session, change.changes["credit_code"]["new"], except_id=partner.id)
+        _refuse_duplicate_code(session, change.changes["credit_code"]["new"], user=user, except_id=partner.id)
     for field, diff in change.changes.items():
         setattr(partner, field, diff["new"])
     now = mark_decided(change, status="confirmed", by=user.sub, note=note)

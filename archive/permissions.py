@@ -11,12 +11,14 @@ documents lets a user read it, never rewrite it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
+# Kept importable from here; the one masking rule lives in archive.masking.
+from archive.masking import mask_id_numbers as mask_id_numbers
 from archive.models import DestructionRecord, Document, Partner, RelationshipRecord
 
 CONFIDENTIALITY_LEVELS = ("public", "internal", "secret", "confidential")
@@ -108,7 +110,10 @@ def visibility_filter(user: User) -> dict[str, Any]:
     }
 
 
-def _by_rule(user: User, model: type[Document] | type[RelationshipRecord]) -> ColumnElement[bool]:
+def _by_rule(
+    user: User, *, confidentiality: ColumnElement[str], department: ColumnElement[str | None]
+) -> ColumnElement[bool]:
+    """Clearance and reach, without borrow grants."""
     allowed_levels = [
         level for level in CONFIDENTIALITY_LEVELS if CONFIDENTIALITY_RANK[level] <= user.clearance_rank
     ]
@@ -116,23 +121,75 @@ def _by_rule(user: User, model: type[Document] | type[RelationshipRecord]) -> Co
         reach: ColumnElement[bool] = true()
     else:
         reach = or_(
-            model.confidentiality == "public",
-            model.department.in_(sorted(user.departments)) if user.departments else false(),
+            confidentiality == "public",
+            department.in_(sorted(user.departments)) if user.departments else false(),
         )
-    return and_(model.confidentiality.in_(allowed_levels), reach)
+    return and_(confidentiality.in_(allowed_levels), reach)
+
+
+def visibility_clause(
+    user: User,
+    *,
+    confidentiality: ColumnElement[str],
+    department: ColumnElement[str | None],
+    document_id: ColumnElement[str],
+) -> ColumnElement[bool]:
+    """The rule as a SQL condition on any table that describes documents by these columns."""
+    by_rule = _by_rule(user, confidentiality=confidentiality, department=department)
+    if not user.granted_document_ids:
+        return by_rule
+    return or_(by_rule, document_id.in_(sorted(user.granted_document_ids)))
 
 
 def document_visibility_clause(user: User) -> ColumnElement[bool]:
     """The rule as a SQL condition on `Document`, for listings served from the record."""
-    by_rule = _by_rule(user, Document)
-    if not user.granted_document_ids:
-        return by_rule
-    return or_(by_rule, Document.id.in_(sorted(user.granted_document_ids)))
+    return visibility_clause(
+        user,
+        confidentiality=Document.confidentiality,
+        department=Document.department,
+        document_id=Document.id,
+    )
+
+
+def current_document_clause(user: User) -> ColumnElement[bool]:
+    """Not superseded by a document `user` sees: a newer one hidden from them changes nothing
+    they can see (their list does not lose the older one to something they cannot open)."""
+    newer = aliased(Document)
+    return or_(
+        Document.superseded_by.is_(None),
+        ~exists(
+            select(newer.id).where(
+                newer.id == Document.superseded_by,
+                visibility_clause(
+                    user,
+                    confidentiality=newer.confidentiality,
+                    department=newer.department,
+                    document_id=newer.id,
+                ),
+            )
+        ),
+    )
+
+
+def visible_superseder(session: Session, user: User, superseded_by: str | None) -> str | None:
+    """The id of the document that replaces one, if `user` may see it; else as if there were none."""
+    if superseded_by is None:
+        return None
+    return session.scalar(
+        select(Document.id).where(Document.id == superseded_by, document_visibility_clause(user))
+    )
+
+
+def without_grants(user: User) -> User:
+    """The same user judged by the rule alone: what an approver's own reach is."""
+    return User(sub=user.sub, roles=user.roles, departments=user.departments, clearance=user.clearance)
 
 
 def record_visibility_clause(user: User) -> ColumnElement[bool]:
     """The same rule on `RelationshipRecord` (borrow grants are for documents only)."""
-    return _by_rule(user, RelationshipRecord)
+    return _by_rule(
+        user, confidentiality=RelationshipRecord.confidentiality, department=RelationshipRecord.department
+    )
 
 
 def can_view_record(user: User, *, confidentiality: str, department: str) -> bool:
@@ -171,16 +228,9 @@ def partner_visibility_clause(user: User) -> ColumnElement[bool]:
     return or_(by_department, sees_a_document)
 
 
-# 18-character resident ID: area, a real-looking birth date, sequence, check character. The
-# date part keeps all-digit credit codes (e.g. 913501003154662784) from being masked.
-ID_NUMBER_PATTERN = re.compile(
-    r"(?<![0-9A-Za-z])(\d{6})(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-    r"(\d{3}[\dXx])(?![0-9A-Za-z])"
-)
-
-
-def mask_id_numbers(text: str) -> str:
-    return ID_NUMBER_PATTERN.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+def masks_id_numbers_for(user: User) -> bool:
+    """Whether lists and exports across documents show this user ID numbers masked."""
+    return not user.roles & UNMASKED_ROLES
 
 
 def sees_id_numbers(user: User, document_id: str) -> bool:

@@ -30,11 +30,18 @@ from archive.exports import (
     table_bytes,
     xlsx_bytes,
 )
+from archive.masking import mask_id_numbers
 from archive.models import Document, Partner
 from archive.partner_life.completeness import LIVE_STATUSES, assess_partners
 from archive.partner_life.status import STATUS_LABELS as PARTNER_STATUS_LABELS
 from archive.partners import get_visible_partner
-from archive.permissions import User, document_visibility_clause, partner_visibility_clause
+from archive.permissions import (
+    User,
+    current_document_clause,
+    document_visibility_clause,
+    masks_id_numbers_for,
+    partner_visibility_clause,
+)
 from archive.schemas import IncompletePartner
 from archive.settings import Settings
 from archive.supersession import awaiting_confirmation_clause
@@ -110,7 +117,7 @@ def partner_summary(
     stamp = made_on.strftime("%Y%m%d")
     content, media_type = table_bytes(
         Table(columns=PARTNER_COLUMNS, rows=rows, heading=heading, widths=_PARTNER_WIDTHS,
-              sheet_title=heading.title),
+              sheet_title=heading.title, mask_ids=masks_id_numbers_for(user)),
         fmt,
     )
     record_event(session, user=user.sub, action="report", target="partners",
@@ -153,7 +160,7 @@ def _licence_candidates(session: Session, *, user: User, partner_ids: Sequence[s
     query = select(Document).where(
         Document.doc_type == "business_license",
         Document.status == "indexed",
-        Document.superseded_by.is_(None),
+        current_document_clause(user),
         document_visibility_clause(user),
         ~awaiting_confirmation_clause(),
     )
@@ -211,10 +218,11 @@ def registration_form(session: Session, *, user: User, partner_id: str, zone: tz
                            f"填表日期：{made_on.isoformat()}")
     table = document.add_table(rows=0, cols=2)
     table.style = "Table Grid"
+    shown = mask_id_numbers if masks_id_numbers_for(user) else (lambda text: text)
     for label, value in rows:
         cells = table.add_row().cells
         cells[0].text = label
-        cells[1].text = value or ""
+        cells[1].text = shown(value or "")
         for run in cells[0].paragraphs[0].runs:
             run.font.bold = True
             run.font.size = Pt(11)
@@ -315,7 +323,7 @@ def annual_review(
         .join(Partner, Document.partner_id == Partner.id)
         .where(
             Document.status == "indexed",
-            Document.superseded_by.is_(None),
+            current_document_clause(user),
             Partner.status.in_(list(statuses)),
             document_visibility_clause(user),
             or_(
@@ -388,7 +396,7 @@ _REVIEW_DOCUMENT_WIDTHS = (6, 14, 26, 36, 14, 30, 14, 10)
 _REVIEW_UNKNOWN_COLUMNS = ("序号", "部门", "档案编号", "客商名称", "文档类型", "题名", "上传日期", "状态")
 
 
-def annual_review_xlsx(review: AnnualReview, *, zone: tzinfo = UTC) -> Attachment:
+def annual_review_xlsx(review: AnnualReview, *, user: User, zone: tzinfo = UTC) -> Attachment:
     """The annual review as a workbook: one sheet per finding, all departments in each."""
     made_on = today(zone)
     sheets = []
@@ -400,7 +408,7 @@ def annual_review_xlsx(review: AnnualReview, *, zone: tzinfo = UTC) -> Attachmen
         ]
         sheets.append(Table(
             columns=_REVIEW_PARTNER_COLUMNS, rows=numbered, widths=_REVIEW_PARTNER_WIDTHS,
-            sheet_title=sheet_title,
+            sheet_title=sheet_title, mask_ids=masks_id_numbers_for(user),
             heading=Heading(title=f"{review.year}年度年审：{sheet_title}", department="全部部门",
                             made_on=made_on),
         ))
@@ -422,7 +430,7 @@ def annual_review_xlsx(review: AnnualReview, *, zone: tzinfo = UTC) -> Attachmen
     ]
     sheets.append(Table(
         columns=_REVIEW_DOCUMENT_COLUMNS, rows=document_rows, widths=_REVIEW_DOCUMENT_WIDTHS,
-        sheet_title="即将到期",
+        sheet_title="即将到期", mask_ids=masks_id_numbers_for(user),
         heading=Heading(title=f"{review.year}年度年审：次年7月1日前到期的文档", department="全部部门",
                         made_on=made_on),
     ))
@@ -433,7 +441,7 @@ def annual_review_xlsx(review: AnnualReview, *, zone: tzinfo = UTC) -> Attachmen
     ]
     sheets.append(Table(
         columns=_REVIEW_UNKNOWN_COLUMNS, rows=unknown_rows, widths=_REVIEW_DOCUMENT_WIDTHS,
-        sheet_title="到期日未知",
+        sheet_title="到期日未知", mask_ids=masks_id_numbers_for(user),
         heading=Heading(title=f"{review.year}年度年审：到期日期未能读出的文档", department="全部部门",
                         made_on=made_on),
     ))

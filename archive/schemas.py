@@ -442,7 +442,11 @@ class AuditEntryOut(BaseModel):
 
 
 class BorrowRequestCreate(BaseModel):
-    document_ids: list[str] = Field(min_length=1, max_length=100)
+    document_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1,
+        max_length=100,
+        description="document ids or archive numbers; those the caller cannot see are not checked here",
+    )
     reason: str = Field(min_length=1, max_length=1000)
     days: int = Field(ge=1, le=30)
     allow_download: bool = Field(
@@ -462,6 +466,10 @@ class BorrowRequestOut(BaseModel):
     days: int
     status: str
     document_ids: list[str]
+    unresolved: int = Field(
+        default=0,
+        description="references the caller does not reach (not shown): absent or beyond their clearance",
+    )
     created_at: datetime
     decided_by: str | None
     decided_at: datetime | None

@@ -13,7 +13,7 @@ from elasticsearch import ApiError, Elasticsearch
 from archive.audit import AuditWriter
 from archive.errors import InvalidInput, ServiceUnavailable
 from archive.metrics import SEARCHES, count_elasticsearch_error
-from archive.permissions import User, mask_id_numbers, sees_id_numbers, visibility_filter
+from archive.permissions import User, visibility_filter
 from archive.schemas import SearchHit, SearchResponse
 from archive.search_index import documents_alias, ensure_index, is_unavailable
 
@@ -237,8 +237,6 @@ def _hit(user: User, raw: dict[str, Any]) -> SearchHit:
     fragments = raw.get("highlight", {}).get("content", []) or raw.get("highlight", {}).get("title", [])
     # Single-character CJK terms are highlighted one by one; join the runs back up.
     fragments = [fragment.replace("</em><em>", "") for fragment in fragments]
-    if not sees_id_numbers(user, raw["_id"]):
-        fragments = [mask_id_numbers(fragment) for fragment in fragments]
     return SearchHit(
         id=raw["_id"],
         partner_id=source["partner_id"],

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_mb: int = 50
+    max_body_kb: int = 1024
+    """Largest request body other than an upload (JSON, forms)."""
     database_url: str | None = None
     queue_url: str | None = None
     log_json: bool = False

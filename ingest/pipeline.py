@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from archive.checks import CheckInput, check_document, start_run, stored_facts
 from archive.compliance import cross_check_flags, licence_qr_flags
 from archive.db import session_scope
+from archive.errors import without_server_paths
 from archive.jobs import TransientError
 from archive.metrics import DOCUMENTS_PROCESSED, count_elasticsearch_error
 from archive.models import Document, DocumentPage
@@ -346,6 +347,8 @@ def mark_indexed(document: Document, *, at: datetime) -> None:
 
 
 def fail_document(ctx: WorkerContext, document_id: str, *, reason: str, message: str) -> None:
+    # People read this message; a library's quoting the stored file's path is not for them.
+    message = without_server_paths(message) or message
     with session_scope(ctx.session_factory) as session:
         session.execute(
             update(Document)

@@ -18,7 +18,9 @@ from archive.search_index import ensure_index, ensure_records_index, is_unavaila
 from archive.settings import Settings, get_settings
 from archive.storage import OriginalStore
 from search_api import errors, web
+from search_api.body_guard import BodyGuard
 from search_api.deps import get_current_user
+from search_api.masking import MaskIdNumbers
 from search_api.metrics import RequestMetrics, archive_state
 from search_api.routers import (
     audit,
@@ -85,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(MaskIdNumbers)
+    # Outermost of these: a body is refused before anything else looks at the request.
+    app.add_middleware(BodyGuard)
     _generate_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

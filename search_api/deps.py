@@ -19,6 +19,7 @@ from archive.jobs import JobQueue
 from archive.permissions import User
 from archive.settings import Settings
 from archive.storage import OriginalStore
+from search_api.body_guard import requires
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -73,20 +74,28 @@ def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
+@requires("bearer")
 def get_current_user(
-    settings: SettingsDep, session_factory: SessionFactoryDep, credentials: BearerCredentials
+    request: Request,
+    settings: SettingsDep,
+    session_factory: SessionFactoryDep,
+    credentials: BearerCredentials,
 ) -> User:
     token = _bearer_token(credentials)
     # A session of its own, returned at once: an upload must not hold a pooled connection
     # for the whole time its body streams in.
     with session_factory() as session:
-        return resolve_user(settings, session, token)
+        user = resolve_user(settings, session, token)
+    # What the response may show depends on who asked (ID numbers masked, search_api/masking).
+    request.state.user = user
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_token_user(settings: SettingsDep, credentials: BearerCredentials) -> User:
+@requires("bearer")
+async def get_token_user(request: Request, settings: SettingsDep, credentials: BearerCredentials) -> User:
     """The caller a valid token stands for, without their borrow grants (read by the route).
 
     For a route that does its database work in the one thread its handler runs in: the
@@ -96,8 +105,12 @@ async def get_token_user(settings: SettingsDep, credentials: BearerCredentials) 
     """
     token = _bearer_token(credentials)
     if settings.jwks_url:
-        return await run_in_threadpool(authenticate, settings, token)
-    return authenticate(settings, token)
+        user = await run_in_threadpool(authenticate, settings, token)
+    else:
+        user = authenticate(settings, token)
+    # Masked as this caller; a route that reads the grants puts the user with them here.
+    request.state.user = user
+    return user
 
 
 TokenUser = Annotated[User, Depends(get_token_user)]

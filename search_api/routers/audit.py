@@ -34,6 +34,7 @@ def list_audit(
         raise Forbidden("只有档案管理员或管理员可以查看审计日志 (archivist or admin only)")
     entries = search_entries(
         session,
+        viewer=user,
         user=by_user,
         action=action,
         since=since,

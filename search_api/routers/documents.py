@@ -9,13 +9,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from archive import documents as service
 from archive import watermark
 from archive.archival_codes import ArchivalRule
 from archive.departments import require_known_department
+from archive.errors import without_server_paths
 from archive.models import Document
-from archive.permissions import User, mask_id_numbers, sees_id_numbers
+from archive.permissions import User, visible_superseder
 from archive.schemas import (
     Confidentiality,
     DocType,
@@ -43,20 +45,8 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def document_out(user: User, document: Document) -> DocumentOut:
-    """The response for one document; ID numbers masked unless the caller may see them."""
-    fields = dict(document.fields or {})
-    provenance = dict(document.field_provenance or {})
-    if not sees_id_numbers(user, document.id):
-        fields = {
-            key: mask_id_numbers(value) if isinstance(value, str) else value for key, value in fields.items()
-        }
-        provenance = {
-            key: {**entry, "raw": mask_id_numbers(entry["raw"])}
-            if isinstance(entry.get("raw"), str)
-            else entry
-            for key, entry in provenance.items()
-        }
+def document_out(user: User, document: Document, *, session: Session) -> DocumentOut:
+    """The response for one document (ID numbers are masked on the way out: search_api/masking)."""
     return DocumentOut(
         id=document.id,
         archive_no=document.archive_no,
@@ -69,18 +59,18 @@ def document_out(user: User, document: Document) -> DocumentOut:
         media_type=document.media_type,
         size_bytes=document.size_bytes,
         status=DocumentStatus(document.status),
-        error=document.error,
+        error=without_server_paths(document.error),
         error_reason=document.error_reason,
         pages=document.pages,
         ocr_pages=document.ocr_pages,
         sha256=document.sha256,
         expires_on=document.expires_on,
         legal_hold=document.legal_hold,
-        fields=fields,
-        field_provenance=provenance,
+        fields=document.fields or {},
+        field_provenance=document.field_provenance or {},
         field_problems=document.field_problems or {},
         flags=document.flags or [],
-        superseded_by=document.superseded_by,
+        superseded_by=visible_superseder(session, user, document.superseded_by),
         uploaded_by=document.uploaded_by,
         created_at=document.created_at,
         indexed_at=document.indexed_at,
@@ -139,7 +129,7 @@ async def upload_document(
         queue.enqueue_document(document.id)
     body = DocumentAccepted(
         id=document.id,
-        status=DocumentStatus(document.status),
+        status=DocumentStatus(outcome.status),
         archive_no=document.archive_no,
         duplicate=outcome.duplicate,
     )
@@ -149,7 +139,8 @@ async def upload_document(
 @router.get("/{document_id}", response_model=DocumentOut)
 def get_document(document_id: str, session: SessionDep, user: CurrentUser) -> DocumentOut:
     """Status, extracted fields and metadata of one document."""
-    return document_out(user, service.view_document(session, user=user, document_id=document_id))
+    document = service.view_document(session, user=user, document_id=document_id)
+    return document_out(user, document, session=session)
 
 
 @router.get("/{document_id}/content", response_class=FileResponse)
@@ -190,7 +181,7 @@ def update_document(
     if document.status == "queued" and "doc_type" in data.model_fields_set:
         session.commit()
         queue.enqueue_document(document.id)
-    return document_out(user, document)
+    return document_out(user, document, session=session)
 
 
 @router.post("/{document_id}/retry", status_code=202, response_model=DocumentOut)
@@ -204,7 +195,7 @@ def retry_document(
     document = service.requeue_failed(session, user=user, document_id=document_id)
     session.commit()
     queue.enqueue_document(document.id)
-    return document_out(user, document)
+    return document_out(user, document, session=session)
 
 
 @router.delete("/{document_id}", status_code=204, response_class=Response)

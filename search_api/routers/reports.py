@@ -91,5 +91,5 @@ def annual_review(
     statuses = [s.value for s in partner_status] if partner_status else LIVE_STATUSES
     review = service.annual_review(session, user=user, settings=settings, year=year, statuses=statuses)
     if format == "xlsx":
-        return attachment_response(service.annual_review_xlsx(review, zone=settings.zone))
+        return attachment_response(service.annual_review_xlsx(review, user=user, zone=settings.zone))
     return review

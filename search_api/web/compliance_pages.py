@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from archive.compliance import ExpiringDocument, expiring_documents, expiry_unknown_documents
 from archive.exports import CSV_MEDIA_TYPE, Table, csv_bytes
-from archive.permissions import mask_id_numbers, sees_id_numbers
+from archive.permissions import mask_id_numbers, masks_id_numbers_for, sees_id_numbers
 from archive.review import open_counts_by_department
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
 from search_api.web.i18n import labeller, translator
@@ -131,7 +131,7 @@ def export_csv(
         ]
         for unknown in expiry_unknown_documents(session, user=user)
     ]
-    body = csv_bytes(Table(columns=columns, rows=rows))
+    body = csv_bytes(Table(columns=columns, rows=rows, mask_ids=masks_id_numbers_for(user)))
     stamp = today.strftime("%Y%m%d")
     return Response(
         body,

@@ -34,6 +34,7 @@ from archive.errors import (
 )
 from archive.permissions import User
 from archive.settings import Environment, Settings
+from search_api.body_guard import requires
 from search_api.web import i18n
 from search_api.web.present import local_time, message_in, validation_message, yes_no
 from search_api.web.security import (
@@ -73,6 +74,7 @@ WebSettings = Annotated[Settings, Depends(web_settings)]
 WebSession = Annotated[Session, Depends(web_session)]
 
 
+@requires("session")
 def web_user(request: Request, settings: WebSettings, session: WebSession) -> User:
     token = session_token(settings, request)
     if token is None:

@@ -54,6 +54,10 @@ EN: dict[str, str] = {
     "OCR 页数": "OCR pages",
     "原始文件": "Original file",
     "下载原件": "Download original",
+    "另有 {n} 份文档不存在或超出您的权限范围": "{n} more documents do not exist or are beyond your clearance",
+    "原件含身份证号码，仅限档案管理员、管理员或借阅人下载": (
+        "The original shows an ID number: archivists, admins and its borrowers may download it"
+    ),
     "上传人": "Uploaded by",
     "上传时间": "Uploaded at",
     "入库时间": "Indexed at",

@@ -267,6 +267,7 @@ def audit_page(
     size = 100
     entries = search_entries(
         session,
+        viewer=user,
         user=who or None,
         action=action or None,
         since=since_at,

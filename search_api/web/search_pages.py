@@ -19,7 +19,12 @@ from archive import documents as document_service
 from archive import watermark
 from archive.errors import InvalidInput, NotFound
 from archive.models import Document, DocumentPage, Partner
-from archive.permissions import mask_id_numbers, partner_visibility_clause, sees_id_numbers
+from archive.permissions import (
+    mask_id_numbers,
+    partner_visibility_clause,
+    sees_id_numbers,
+    visible_superseder,
+)
 from archive.schemas import DocType, PartnerKind
 from archive.search import SearchFilters, search_documents
 from archive.settings import Settings
@@ -136,7 +141,9 @@ def document_page(
     _same, check = check_service.latest_check(session, user=user, document_id=document.id)
     when = local_time(settings.zone)
     history = document_service.change_history(session, document_id=document.id)
-    names = resolve_names(session, user=user, lang=lang, ids=[document.superseded_by or ""])
+    # Replaced only by a document the caller sees: a hidden newer one is as if absent.
+    superseded_by = visible_superseder(session, user, document.superseded_by)
+    names = resolve_names(session, user=user, lang=lang, ids=[superseded_by or ""])
     perpetual = (document.fields or {}).get("perpetual") is True
     flags = document.flags or []
     return render(
@@ -154,11 +161,13 @@ def document_page(
             "stamp": filing_stamp(document, settings),
             "perpetual": perpetual,
             "expired": bool(document.expires_on and not perpetual and document.expires_on < settings.today()),
-            "superseded": names.document(document.superseded_by) if document.superseded_by else None,
+            "superseded": names.document(superseded_by) if superseded_by else None,
             "history": describe_entries(session, user=user, lang=lang, entries=history),
             "can_edit": user.has_role("archivist", "admin"),
             "certainty_words": CERTAINTY_WORDS,
             "review_url": f"/review?document={document.id}",
+            "can_download": sees_id_numbers(user, document.id)
+            or not document_service.shows_an_id_number(document),
         },
     )
 

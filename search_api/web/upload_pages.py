@@ -11,13 +11,15 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from archive import documents as document_service
 from archive.auth import AuthenticationError, resolve_user
+from archive.errors import without_server_paths
 from archive.permissions import CONFIDENTIALITY_LEVELS, User
 from archive.schemas import Confidentiality, DocType
+from search_api.body_guard import requires
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
 from search_api.web.i18n import labeller
 from search_api.web.search_pages import visible_partners
@@ -52,7 +54,23 @@ def _json_user(request: Request, settings: WebSettings, session: WebSession) -> 
     token = session_token(settings, request)
     if token is None:
         raise AuthenticationError("未登录或会话已过期 (not signed in)")
-    return resolve_user(settings, session, token)
+    user = resolve_user(settings, session, token)
+    request.state.user = user
+    return user
+
+
+@requires("session_json")
+def web_upload_user(request: Request, settings: WebSettings) -> User:
+    """The signed-in user of the upload script, with the CSRF header its form carries."""
+    check_csrf(request, None)
+    # A session of its own, returned at once: not held while the file is stored.
+    with request.app.state.session_factory() as session:
+        token = session_token(settings, request)
+        if token is None:
+            raise AuthenticationError("未登录或会话已过期 (not signed in)")
+        user = resolve_user(settings, session, token)
+    request.state.user = user
+    return user
 
 
 async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -64,6 +82,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 async def upload_file(
     request: Request,
     settings: WebSettings,
+    user: Annotated[User, Depends(web_upload_user)],
     file: Annotated[UploadFile, File()],
     partner_id: Annotated[str, Form()],
     doc_type: Annotated[DocType, Form()],
@@ -72,15 +91,8 @@ async def upload_file(
     expires_on: Annotated[date | None, Form()] = None,
 ) -> JSONResponse:
     """The API's upload, for the signed-in user: 202 queued, 200 when the bytes were on file."""
-    check_csrf(request, None)
-    factory = request.app.state.session_factory
-    with factory() as session:
-        token = session_token(settings, request)
-        if token is None:
-            raise AuthenticationError("未登录或会话已过期 (not signed in)")
-        user = resolve_user(settings, session, token)
     outcome = await document_service.accept_upload(
-        factory,
+        request.app.state.session_factory,
         store=request.app.state.store,
         user=user,
         request=document_service.UploadRequest(
@@ -105,8 +117,8 @@ async def upload_file(
     return JSONResponse(
         {
             "id": document.id,
-            "status": document.status,
-            "status_label": label("status", document.status),
+            "status": outcome.status,
+            "status_label": label("status", outcome.status),
             "archive_no": document.archive_no,
             "title": document.title,
             "duplicate": outcome.duplicate,
@@ -128,7 +140,7 @@ def document_status(
             "id": document.id,
             "status": document.status,
             "status_label": label("status", document.status),
-            "error": document.error,
+            "error": without_server_paths(document.error),
             "pages": document.pages,
             "archive_no": document.archive_no,
             "title": document.title,

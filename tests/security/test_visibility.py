@@ -1,0 +1,189 @@
+"""Findings 3 and 9: every listing follows the visibility rule, and hidden is as good as absent.
+
+A confidential "canary" document of 采购部 is planted; its id, title, file name and archive
+number must never reach anyone whose rule does not open it: not through the destruction
+lists, the audit log, the borrowing inbox, a duplicate upload, a credit-code clash or a
+`superseded_by`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import Caller
+from tests.samples import text_pdf
+from tests.security.conftest import web_sign_in
+
+CANARY_TITLE = "金丝雀绝密协议"
+CANARY_FILE = "canary-jinsique.pdf"
+
+
+@dataclass(frozen=True)
+class Canary:
+    id: str
+    archive_no: str
+    path: object
+
+    def leaks_in(self, body: str) -> list[str]:
+        return [s for s in (self.id, self.archive_no, CANARY_TITLE, CANARY_FILE) if s in body]
+
+
+@pytest.fixture
+def people(make_caller) -> dict[str, Caller]:  # type: ignore[no-untyped-def]
+    return {
+        "office": make_caller("chen.dang", roles="archivist", clearance="confidential"),
+        "low_office": make_caller("xu.dang", roles="archivist", clearance="internal"),
+        "leader": make_caller("lin.zong", roles="admin", clearance="confidential"),
+        "low_leader": make_caller("huang.dong", roles="admin", clearance="internal"),
+        "buyer": make_caller("zhang.wei", departments="采购部"),
+        "seller": make_caller("li.na", departments="销售部"),
+    }
+
+
+@pytest.fixture
+def archive(tmp_path, client, upload, run_worker, create_partner, people):  # type: ignore[no-untyped-def]
+    minjiang = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    haisi = create_partner("泉州海丝贸易有限公司", "销售部", kind="customer", credit_code="913501003154662784")
+    canary_pdf = text_pdf(tmp_path / CANARY_FILE, [f"{CANARY_TITLE}\n仅限公司领导查阅。"])
+    plain_pdf = text_pdf(tmp_path / "plain.pdf", ["普通采购合同\n离心水泵二十台。"])
+    canary = upload(people["office"], canary_pdf, partner_id=minjiang["id"], confidentiality="confidential",
+                    title=CANARY_TITLE, filename=CANARY_FILE, expires_on="2000-01-01")
+    plain = upload(people["office"], plain_pdf, partner_id=minjiang["id"], confidentiality="internal",
+                   title="普通采购合同", expires_on="2000-01-01")
+    assert canary.status_code == plain.status_code == 202
+    assert run_worker() == 2
+    return {
+        "minjiang": minjiang,
+        "haisi": haisi,
+        "canary": Canary(canary.json()["id"], canary.json()["archive_no"], canary_pdf),
+        "plain": plain.json()["id"],
+    }
+
+
+def _post(client, caller, url, json=None):  # type: ignore[no-untyped-def]
+    return client.post(url, json=json, headers=caller.headers)
+
+
+def test_destruction_lists_follow_the_rule(client, people, archive) -> None:
+    canary, plain = archive["canary"], archive["plain"]
+    low = people["low_office"].headers
+    eligible = client.get("/api/v1/destruction-eligible", headers=low)
+    assert eligible.status_code == 200
+    assert plain in eligible.text and canary.leaks_in(eligible.text) == [], eligible.text
+
+    office, leader = people["office"], people["leader"]
+    canary_request = _post(client, office, "/api/v1/destruction-requests",
+                           {"document_ids": [canary.id], "reason": "保管期满"}).json()["id"]
+    plain_request = _post(client, office, "/api/v1/destruction-requests",
+                          {"document_ids": [plain], "reason": "保管期满"}).json()["id"]
+    listed = client.get("/api/v1/destruction-requests", headers=low)
+    assert [r["id"] for r in listed.json()] == [plain_request] and canary.leaks_in(listed.text) == []
+    # A leader whose clearance does not reach a document cannot approve its destruction.
+    refused = _post(client, people["low_leader"], f"/api/v1/destruction-requests/{canary_request}/approve")
+    assert refused.status_code == 404
+    for request_id in (canary_request, plain_request):
+        assert _post(client, leader, f"/api/v1/destruction-requests/{request_id}/approve").status_code == 200
+        assert _post(client, office, f"/api/v1/destruction-requests/{request_id}/execute").status_code == 200
+
+    records = client.get("/api/v1/destruction-records", headers=low)
+    assert [r["document_id"] for r in records.json()] == [plain] and canary.leaks_in(records.text) == []
+    everything = client.get("/api/v1/destruction-records", headers=office.headers)
+    assert {r["document_id"] for r in everything.json()} == {plain, canary.id}
+
+    web_sign_in(client, "xu.dang", roles="archivist", clearance="internal")
+    page = client.get("/destruction")
+    assert page.status_code == 200 and canary.leaks_in(page.text) == []
+
+
+def test_the_audit_log_leaves_out_what_its_reader_may_not_see(client, people, archive) -> None:
+    canary = archive["canary"]
+    client.get(f"/api/v1/documents/{canary.id}", headers=people["office"].headers)
+    low = client.get("/api/v1/audit", params={"size": 500}, headers=people["low_office"].headers)
+    assert low.status_code == 200 and low.json(), low.text
+    assert canary.leaks_in(low.text) == [], [e for e in low.json() if canary.leaks_in(str(e))][:3]
+    full = client.get("/api/v1/audit", params={"size": 500}, headers=people["office"].headers)
+    assert CANARY_FILE in full.text and canary.id in full.text
+    web_sign_in(client, "xu.dang", roles="archivist", clearance="internal")
+    page = client.get("/audit")
+    assert page.status_code == 200 and canary.leaks_in(page.text) == []
+
+
+def test_an_approver_approves_only_what_their_clearance_reaches(client, people, archive) -> None:
+    canary, plain = archive["canary"], archive["plain"]
+    loan = _post(client, people["seller"], "/api/v1/borrow-requests",
+                 {"document_ids": [canary.id, plain], "reason": "核对", "days": 3}).json()
+    inbox = client.get("/api/v1/borrow-requests", params={"status": "pending"},
+                       headers=people["low_office"].headers)
+    assert canary.leaks_in(inbox.text) == []
+    assert inbox.json()[0]["document_ids"] == [plain] and inbox.json()[0]["unresolved"] == 1
+    refused = _post(client, people["low_office"], f"/api/v1/borrow-requests/{loan['id']}/approve")
+    assert refused.status_code == 409 and canary.leaks_in(refused.text) == []
+    web_sign_in(client, "xu.dang", roles="archivist", clearance="internal")
+    page = client.get("/borrowing")
+    assert page.status_code == 200 and canary.leaks_in(page.text) == []
+    client.cookies.clear()
+    approved = _post(client, people["office"], f"/api/v1/borrow-requests/{loan['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    # Asking for a document that does not exist looks exactly like asking for a hidden one.
+    unknown = _post(client, people["seller"], "/api/v1/borrow-requests",
+                    {"document_ids": ["0" * 32], "reason": "核对", "days": 3})
+    assert unknown.status_code == 201 and unknown.json()["status"] == "pending"
+    assert client.get(f"/api/v1/documents/{canary.id}", headers=people["seller"].headers).status_code == 200
+
+
+def test_a_duplicate_upload_of_hidden_bytes_is_a_new_document(client, upload, people, archive) -> None:
+    canary = archive["canary"]
+    again = upload(people["buyer"], canary.path, partner_id=archive["minjiang"]["id"], title="我的扫描件")
+    assert again.status_code == 202, again.text
+    assert canary.leaks_in(again.text) == [] and again.json()["duplicate"] is False
+    mine = client.get(f"/api/v1/documents/{again.json()['id']}", headers=people["buyer"].headers)
+    assert mine.status_code == 200 and mine.json()["title"] == "我的扫描件"
+    # The same bytes again, by the same person: the copy they see.
+    twice = upload(people["buyer"], canary.path, partner_id=archive["minjiang"]["id"])
+    assert twice.status_code == 200 and twice.json()["id"] == again.json()["id"]
+
+
+def test_the_web_borrow_form_maps_only_archive_numbers_its_user_sees(client, people, archive) -> None:
+    canary = archive["canary"]
+    csrf = web_sign_in(client, "zhang.wei", departments="采购部")
+    made = client.post("/borrowing", data={"csrf_token": csrf, "documents": f"{canary.archive_no}\nGYS-2099-999999-01",
+                                           "reason": "核对", "days": "3"}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    client.cookies.clear()
+    mine = client.get("/api/v1/borrow-requests", params={"mine": True}, headers=people["buyer"].headers).json()
+    # Kept as typed, exactly like a number that does not exist.
+    assert mine[0]["document_ids"] == [canary.archive_no, "GYS-2099-999999-01"]
+
+
+def test_a_credit_code_clash_with_a_hidden_partner_names_nobody(client, people, archive) -> None:
+    response = client.patch(f"/api/v1/partners/{archive['minjiang']['id']}",
+                            json={"credit_code": "913501003154662784"}, headers=people["buyer"].headers)
+    assert response.status_code == 409
+    assert "existing_id" not in response.json()
+    assert "海丝" not in response.text and archive["haisi"]["id"] not in response.text
+    seen = client.patch(f"/api/v1/partners/{archive['minjiang']['id']}",
+                        json={"credit_code": "913501003154662784"}, headers=people["office"].headers)
+    assert seen.status_code == 409 and seen.json()["existing_id"] == archive["haisi"]["id"]
+
+
+def test_superseded_by_never_points_at_a_hidden_document(client, settings, people, archive) -> None:
+    canary, plain = archive["canary"], archive["plain"]
+    engine = create_engine(settings.resolved_database_url)
+    with engine.begin() as connection:  # as supersession would leave it
+        connection.execute(text("UPDATE documents SET superseded_by = :by WHERE id = :id"),
+                           {"by": canary.id, "id": plain})
+    engine.dispose()
+    buyer = people["buyer"].headers
+    document = client.get(f"/api/v1/documents/{plain}", headers=buyer)
+    assert document.json()["superseded_by"] is None and canary.leaks_in(document.text) == []
+    # For the buyer the older document is still the current one.
+    expiring = client.get("/api/v1/compliance/expiring", params={"within_days": 30}, headers=buyer)
+    assert plain in [item["id"] for item in expiring.json()]
+    office = client.get(f"/api/v1/documents/{plain}", headers=people["office"].headers)
+    assert office.json()["superseded_by"] == canary.id
+    web_sign_in(client, "zhang.wei", departments="采购部")
+    page = client.get(f"/documents/{plain}")
+    assert page.status_code == 200 and canary.leaks_in(page.text) == []
