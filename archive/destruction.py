@@ -5,10 +5,13 @@ Executed documents leave the index, the lookups and the store; a record of each 
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from elasticsearch import Elasticsearch
-from sqlalchemy import delete, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from archive.archival_codes import retention_ends
@@ -21,6 +24,7 @@ from archive.models import (
     Document,
     DocumentCheck,
     DocumentPage,
+    OcrCacheUse,
 )
 from archive.permissions import (
     User,
@@ -28,7 +32,8 @@ from archive.permissions import (
     document_visibility_clause,
     without_grants,
 )
-from archive.search_index import delete_document, reindex_documents
+from archive.search_index import delete_document, flush_index, reindex_documents
+from archive.storage import OriginalStore
 from archive.supersession import apply_supersession
 
 
@@ -188,8 +193,8 @@ def execute(
     request_id: str,
     es: Elasticsearch,
     index_prefix: str,
-) -> tuple[DestructionRequest, list[str]]:
-    """Destroy an approved request's documents; returns the originals to delete after commit."""
+) -> Destroyed:
+    """Destroy an approved request's documents; says what to remove after the commit."""
     if not user.has_role("archivist"):
         raise Forbidden("只有档案管理员可以执行销毁 (archivist only)")
     request = _get(session, request_id, user=user)
@@ -234,12 +239,15 @@ def execute(
         )
     ids = [document.id for document in documents]
     hashes = {document.sha256 for document in documents}
+    entries = set(session.scalars(select(OcrCacheUse.entry).where(OcrCacheUse.document_id.in_(ids))))
+    session.execute(delete(OcrCacheUse).where(OcrCacheUse.document_id.in_(ids)))
     session.execute(delete(DocumentPage).where(DocumentPage.document_id.in_(ids)))
     session.execute(delete(DocumentCheck).where(DocumentCheck.document_id.in_(ids)))
     session.execute(delete(AccessGrant).where(AccessGrant.document_id.in_(ids)))
     session.execute(delete(Document).where(Document.id.in_(ids)))
     session.flush()
     still_used = set(session.scalars(select(Document.sha256).where(Document.sha256.in_(hashes))))
+    entries_in_use = set(session.scalars(select(OcrCacheUse.entry).where(OcrCacheUse.entry.in_(entries))))
     # What a destroyed document superseded is current again (else its expiry stays hidden).
     orphaned = list(session.scalars(select(Document).where(Document.superseded_by.in_(ids))))
     groups = {(doc.partner_id, doc.doc_type): doc for doc in orphaned}
@@ -249,6 +257,8 @@ def execute(
         delete_document(es, prefix=index_prefix, document_id=document_id)
     if current_again:
         reindex_documents(es, prefix=index_prefix, documents=current_again.values())
+    # Written to disk now, so the engine's log of recent changes no longer holds the text.
+    flush_index(es, prefix=index_prefix)
     record_event(
         session,
         user=user.sub,
@@ -258,7 +268,57 @@ def execute(
             "documents": [{"id": d.id, "archive_no": d.archive_no, "sha256": d.sha256} for d in documents]
         },
     )
-    return request, sorted(hashes - still_used)
+    return Destroyed(
+        request=request,
+        originals=sorted(hashes - still_used),
+        ocr_cache_entries=sorted(entries - entries_in_use),
+    )
+
+
+@dataclass(frozen=True)
+class Destroyed:
+    """An executed request, and what to remove once its record is committed."""
+
+    request: DestructionRequest
+    originals: list[str]
+    """SHA-256 of originals no other document uses."""
+    ocr_cache_entries: list[str]
+    """OCR cache entries (paths under the cache directory) no other document uses."""
+
+
+def remove_traces(
+    destroyed: Destroyed, *, store: OriginalStore, ocr_cache_root: Path, engine: Engine
+) -> list[str]:
+    """After the commit: the originals, the OCR cache entries, and the database's own copies.
+
+    SQLite overwrites deleted rows with zeros (secure_delete, archive.db) but keeps the old
+    pages in its write-ahead log until a checkpoint copies the log back and empties it.
+    Returns what could not be removed (a checkpoint that other readers kept waiting), for the
+    log: the text is gone from the record either way, and the next checkpoint finishes it.
+    """
+    problems = []
+    for sha256 in destroyed.originals:
+        store.remove(sha256)
+    root = ocr_cache_root.resolve()
+    for entry in destroyed.ocr_cache_entries:
+        target = (root / entry).resolve()
+        if target.is_relative_to(root) and target != root:
+            target.unlink(missing_ok=True)
+    if engine.dialect.name == "sqlite":
+        if checkpoint_sqlite(engine):
+            problems.append("SQLite 预写日志未能清空 (the WAL checkpoint was kept waiting by readers)")
+    return problems
+
+
+def checkpoint_sqlite(engine: Engine, *, attempts: int = 20) -> bool:
+    """Copy the write-ahead log into the database and empty it; True if readers kept it busy."""
+    for attempt in range(attempts):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            busy, _log_frames, _copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if not busy:
+            return False
+        time.sleep(0.05 * (attempt + 1))
+    return True
 
 
 def list_requests(session: Session, *, user: User, status: str | None) -> list[DestructionRequest]:

@@ -254,6 +254,9 @@ class Document(Base):
     page_texts: Mapped[list[DocumentPage]] = relationship(
         back_populates="document", order_by="DocumentPage.number", cascade="all, delete-orphan"
     )
+    ocr_cache_uses: Mapped[list[OcrCacheUse]] = relationship(
+        back_populates="document", cascade="all, delete-orphan"
+    )
     # The database removes them with the document (destruction deletes rows in bulk).
     review_items: Mapped[list[ReviewItem]] = relationship(
         back_populates="document",
@@ -306,6 +309,18 @@ class ReviewItem(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     document: Mapped[Document] = relationship(back_populates="review_items")
+
+
+class OcrCacheUse(Base):
+    """An OCR cache entry (its path under DATA_DIR/ocr-cache) a document's text was read from:
+    when no living document uses an entry any more, destroying the last one removes it."""
+
+    __tablename__ = "ocr_cache_uses"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    entry: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+    document: Mapped[Document] = relationship(back_populates="ocr_cache_uses")
 
 
 class AccessGrant(Base):

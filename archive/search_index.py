@@ -247,6 +247,11 @@ def delete_document(es: Elasticsearch, *, prefix: str, document_id: str) -> None
         return
 
 
+def flush_index(es: Elasticsearch, *, prefix: str) -> None:
+    """Commit the index's segments and trim its translog (the engine's log of recent writes)."""
+    es.indices.flush(index=documents_alias(prefix))
+
+
 @contextmanager
 def scheduled_refresh_paused(es: Elasticsearch, *, prefix: str) -> Iterator[None]:
     """No periodic refresh while a bulk import writes (fewer, larger segments; less merging),

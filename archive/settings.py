@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_upload_mb: int = 50
     max_body_kb: int = 1024
     """Largest request body other than an upload (JSON, forms)."""
+    page_image_cache_mb: int = 64
+    """Page images drawn for the web page, kept in memory (least recently used go first)."""
     database_url: str | None = None
     queue_url: str | None = None
     log_json: bool = False

@@ -26,7 +26,7 @@ from archive.db import session_scope
 from archive.errors import without_server_paths
 from archive.jobs import TransientError
 from archive.metrics import DOCUMENTS_PROCESSED, count_elasticsearch_error
-from archive.models import Document, DocumentPage
+from archive.models import Document, DocumentPage, OcrCacheUse
 from archive.review import sync_field_items
 from archive.search_index import ensure_index, index_document, is_unavailable, reindex_documents
 from archive.settings import Settings
@@ -225,6 +225,8 @@ def store_text(document: Document, extraction: Extraction, fields: FieldExtracti
         )
         for page in extraction.pages
     ]
+    entries = sorted({page.cache_entry for page in extraction.pages if page.cache_entry})
+    document.ocr_cache_uses = [OcrCacheUse(entry=entry) for entry in entries]
     document.pages = len(extraction.pages)
     document.ocr_pages = extraction.ocr_pages
     _retitle(document, fields, extraction)

@@ -39,6 +39,7 @@ from search_api.routers import (
     review,
     search,
 )
+from search_api.web.page_images import PageImageCache
 
 log = structlog.get_logger(__name__)
 API_PREFIX = "/api/v1"
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.es = es
         app.state.queue = JobQueue(settings)
         app.state.store = OriginalStore(settings.originals_dir)
+        app.state.page_images = PageImageCache(settings.page_image_cache_mb * 1024 * 1024)
         # An upload in flight takes seconds; an hour-old staging file is a killed process's.
         app.state.store.clean_staging(older_than_seconds=3600)
         try:

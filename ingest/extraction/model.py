@@ -69,6 +69,9 @@ class ExtractedPage:
     # An OCR'd page's words with their boxes: {"width", "height", "words": [[text, left, top,
     # right, bottom, confidence], ...]} in pixels of the page as rendered; None for text pages.
     layout: dict[str, Any] | None = field(default=None, compare=False)
+    # The OCR cache entry this page's text was read from or kept in (its path under the cache
+    # directory), so that destroying the document can remove it when nothing else uses it.
+    cache_entry: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

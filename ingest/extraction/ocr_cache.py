@@ -43,6 +43,10 @@ class OcrCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
+    def entry_name(self, key: str) -> str:
+        """Where a key's entry lives, relative to the cache directory (what a document records)."""
+        return self._path(key).relative_to(self.root).as_posix()
+
     def get(self, key: str) -> OcrResult | None:
         try:
             stored = json.loads(self._path(key).read_text(encoding="utf-8"))

@@ -170,6 +170,7 @@ class PageOcrPool:
             source="ocr",
             ocr_confidence=result.confidence,
             layout=layout_of(result) if result.words else None,
+            cache_entry=self._cache.entry_name(key) if self._cache and key else None,
         )
 
     def _upright_result(

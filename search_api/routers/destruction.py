@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request, status
+from sqlalchemy.orm import Session
 
 from archive import destruction as service
 from archive.schemas import (
@@ -12,7 +16,9 @@ from archive.schemas import (
     DestructionRequestOut,
     EligibleDocument,
 )
-from search_api.deps import CurrentUser, EsDep, SessionDep, SettingsDep, StoreDep
+from search_api.deps import CurrentUser, EsDep, SessionDep, SettingsDep
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["destruction"])
 
@@ -64,21 +70,36 @@ def reject_destruction(
 @router.post("/destruction-requests/{request_id}/execute", response_model=DestructionRequestOut)
 def execute_destruction(
     request_id: str,
+    request: Request,
     session: SessionDep,
     user: CurrentUser,
     es: EsDep,
     settings: SettingsDep,
-    store: StoreDep,
 ) -> DestructionRequestOut:
-    """Destroy the approved documents: index, lookups and storage; the records stay."""
-    request, unreferenced = service.execute(
+    """Destroy the approved documents: index, lookups, storage and every copy of their text;
+    the records stay."""
+    destroyed = service.execute(
         session, user=user, request_id=request_id, es=es, index_prefix=settings.es_index_prefix
     )
     session.commit()
-    # Files go only once the record of their destruction is safely committed.
-    for sha256 in unreferenced:
-        store.remove(sha256)
-    return DestructionRequestOut.model_validate(request)
+    finish_destruction(request.app, session, destroyed)
+    return DestructionRequestOut.model_validate(destroyed.request)
+
+
+def finish_destruction(app: Any, session: Session, destroyed: service.Destroyed) -> None:
+    """What goes only once the record of a destruction is safely committed: files, cached
+    OCR text and page images, and the database's write-ahead log."""
+    settings = app.state.settings
+    for sha256 in destroyed.originals:
+        app.state.page_images.forget(sha256)
+    problems = service.remove_traces(
+        destroyed,
+        store=app.state.store,
+        ocr_cache_root=settings.data_path / "ocr-cache",
+        engine=session.get_bind(),
+    )
+    for problem in problems:
+        log.warning("destruction.trace_left", request_id=destroyed.request.id, problem=problem)
 
 
 @router.get("/destruction-records", response_model=list[DestructionRecordOut])

@@ -8,16 +8,16 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
-import pypdfium2 as pdfium
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from PIL import Image, ImageSequence
+from PIL import Image
 from sqlalchemy import func, select
 
 from archive import check_reports as check_service
 from archive import documents as document_service
 from archive import watermark
 from archive.errors import InvalidInput, NotFound
+from archive.masking import find_id_numbers
 from archive.models import Document, DocumentPage, Partner
 from archive.permissions import (
     mask_id_numbers,
@@ -30,6 +30,14 @@ from archive.search import SearchFilters, search_documents
 from archive.settings import Settings
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
 from search_api.web.i18n import labeller
+from search_api.web.page_images import (
+    PageImageCache,
+    black_out,
+    draw_page,
+    id_number_boxes,
+    png_bytes,
+    refuse_unplaced,
+)
 from search_api.web.present import (
     CERTAINTY_WORDS,
     describe_entries,
@@ -41,7 +49,6 @@ from search_api.web.present import (
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 PAGE_SIZE = 20
-RENDER_DPI = 100
 _PAGED_TYPES = {"application/pdf", "image/png", "image/jpeg", "image/tiff"}
 
 
@@ -207,57 +214,50 @@ def download(document_id: str, request: Request, session: WebSession, user: WebU
 def page_image(
     document_id: str, number: int, request: Request, session: WebSession, settings: WebSettings, user: WebUser
 ) -> Response:
-    """One page as a PNG at ~100 dpi, for those who may see the document."""
+    """One page as a PNG at ~100 dpi, for those who may see the document; ID numbers blacked out
+    for those who see them masked."""
     document = document_service.get_visible_document(session, user=user, document_id=document_id)
-    if number < 1 or document.media_type not in _PAGED_TYPES:
+    if number < 1 or document.media_type not in _PAGED_TYPES or document.status != "indexed":
+        # Only what ingest accepted is drawn: a file it refused (too large, corrupt) never is.
         raise NotFound(f"没有第 {number} 页 (no page {number})")
-    has_page = session.scalar(
-        select(DocumentPage.number).where(
-            DocumentPage.document_id == document.id, DocumentPage.number == number
-        )
+    page = session.scalar(
+        select(DocumentPage).where(DocumentPage.document_id == document.id, DocumentPage.number == number)
     )
-    if has_page is None and number > (document.pages or 1):
+    if page is None and number > (document.pages or 1):
         raise NotFound(f"没有第 {number} 页 (no page {number})")
-    path = request.app.state.store.path_for(document.sha256)
-    if document.media_type == "application/pdf":
-        image = _pdf_page(path, number)
-    else:
-        image = _image_page(path, number, max_pixels=settings.max_image_pixels)
+    masked = not sees_id_numbers(user, document.id)
+    cache: PageImageCache = request.app.state.page_images
+    key = (document.sha256, str(number), "masked" if masked else "plain", str(document.indexed_at))
+    png = cache.get(key)
+    if png is None:
+        path = request.app.state.store.path_for(document.sha256)
+        drawn = draw_page(path, document.media_type, number, max_pixels=settings.max_image_pixels)
+        image = drawn.image
+        if masked:
+            strict = document_service.shows_an_id_number(document)
+            provenance = [
+                entry["box"]
+                for name, entry in (document.field_provenance or {}).items()
+                if name == "id_number" and entry.get("page") == number and isinstance(entry.get("box"), list)
+            ]
+            boxes = id_number_boxes(
+                image=image, text_boxes=drawn.text_boxes, layout=page.layout if page else None,
+                provenance_boxes=provenance, strict=strict,
+            )
+            if boxes is None and (strict or find_id_numbers(page.text if page else "")):
+                raise refuse_unplaced()
+            if strict and not boxes and page is not None and page.source == "ocr":
+                # An ID card page on which OCR found no number: nothing says where it is.
+                raise refuse_unplaced()
+            image = black_out(image, boxes or [])
+        png = png_bytes(image)
+        cache.put(key, png)
+    # A borrower's page is marked with the time it was viewed: drawn on the cached page each time.
     stamp = watermark.loan_stamp(session, user=user, document=document, download=False)
     if stamp is not None:
-        image = watermark.watermark_image(image, stamp)
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=False)
-    # A borrower's marked page carries the time it was viewed: never reused from a cache.
-    cache = "no-store" if stamp is not None else "private, max-age=600"
+        png = png_bytes(watermark.watermark_image(Image.open(io.BytesIO(png)), stamp))
     return Response(
-        out.getvalue(),
+        png,
         media_type="image/png",
-        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
-
-
-def _pdf_page(path: object, number: int) -> Image.Image:
-    pdf = pdfium.PdfDocument(path)
-    try:
-        if number > len(pdf):
-            raise NotFound(f"没有第 {number} 页 (no page {number})")
-        return pdf[number - 1].render(scale=RENDER_DPI / 72).to_pil()
-    finally:
-        pdf.close()
-
-
-def _image_page(path: object, number: int, *, max_pixels: int) -> Image.Image:
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    with Image.open(path) as source:  # type: ignore[arg-type]
-        frames = ImageSequence.Iterator(source)
-        try:
-            frame = frames[number - 1]
-        except IndexError as exc:
-            raise NotFound(f"没有第 {number} 页 (no page {number})") from exc
-        dpi = frame.info.get("dpi", (300, 300))[0] or 300
-        scale = min(1.0, RENDER_DPI / float(dpi))
-        image = frame.convert("RGB") if frame.mode not in ("RGB", "L") else frame.copy()
-    if scale < 1.0:
-        image = image.resize((max(1, int(image.width * scale)), max(1, int(image.height * scale))))
-    return image

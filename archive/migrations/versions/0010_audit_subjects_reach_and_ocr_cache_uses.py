@@ -1,8 +1,10 @@
-"""audit subjects, the department on destruction records, copies unique per reach
+"""audit subjects, copies unique per reach, OCR cache uses
 
-What each audit entry names (so the log follows the visibility rule), the department a
-destroyed document had, and the same bytes for one partner allowed once per department and
-confidentiality (an upload of bytes hidden from its uploader becomes a document of its own).
+What each audit entry names (so the log follows the visibility rule), the same bytes for one
+partner allowed once per department and confidentiality (an upload of bytes hidden from its
+uploader becomes a document of its own), and which OCR cache entries each document's text
+came from (removed with the last of them). The department a destroyed document had is kept
+since 0009.
 
 Revision ID: 0010
 Revises: 0009
@@ -51,6 +53,17 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=200), primary_key=True),
     )
     op.create_index("ix_audit_subjects_subject", "audit_subjects", ["subject"])
+    op.create_table(
+        "ocr_cache_uses",
+        sa.Column(
+            "document_id",
+            sa.String(length=32),
+            sa.ForeignKey("documents.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("entry", sa.String(length=200), primary_key=True),
+    )
+    op.create_index("ix_ocr_cache_uses_entry", "ocr_cache_uses", ["entry"])
     with op.batch_alter_table("documents") as batch_op:
         batch_op.drop_constraint("uq_documents_partner_sha256", type_="unique")
         batch_op.create_unique_constraint(
@@ -83,6 +96,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ocr_cache_uses_entry", table_name="ocr_cache_uses")
+    op.drop_table("ocr_cache_uses")
     with op.batch_alter_table("documents") as batch_op:
         batch_op.drop_constraint("uq_documents_partner_sha256_reach", type_="unique")
         batch_op.create_unique_constraint("uq_documents_partner_sha256", ["partner_id", "sha256"])
