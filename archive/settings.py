@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -16,6 +17,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET = "development-only-secret-do-not-use"
 MIN_AUDIT_RETENTION_DAYS = 180
 _WEAK_SECRETS = {"", "secret", "changeme", "change-me", DEVELOPMENT_SECRET}
+
+
+class UnsafeExposure(RuntimeError):
+    """Development defaults (a guessable secret, the sign-in that mints any identity) would be
+    reachable from the network."""
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost; a name that is not an address (an in-process test
+    transport's "testserver", a Unix socket's path) is no network either."""
+    if host in ("localhost", "") or host.startswith("/"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return not any(char in host for char in ".:")
 
 
 class Environment(StrEnum):
@@ -212,6 +229,8 @@ class Settings(BaseSettings):
     # Web interface
     # The development sign-in page mints a token for any chosen user: never in production.
     web_dev_login: bool = False
+    allow_dev_defaults_beyond_loopback: bool = False
+    """Let the development secret or sign-in answer on an address other than loopback."""
     web_session_secret: SecretStr | None = None
     """Signs the session and sign-in cookies; defaults to a key derived from jwt_secret."""
     web_cookie_secure: bool = False
@@ -280,8 +299,7 @@ class Settings(BaseSettings):
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.environment is Environment.development or self.jwks_url:
             return self
-        secret = self.jwt_secret.get_secret_value()
-        if secret in _WEAK_SECRETS or len(secret) < 32:
+        if self.uses_development_secret:
             raise ValueError(
                 "PARTNER_ARCHIVE_JWT_SECRET 过弱或仍是默认值：生产环境需要至少 32 个字符的随机密钥"
                 " (outside development a JWT secret of at least 32 random characters is required)"
@@ -304,6 +322,42 @@ class Settings(BaseSettings):
     def today(self) -> date:
         """Today where the office is (an upload at 07:00 Beijing time is not yesterday's)."""
         return datetime.now(self.zone).date()
+
+    @property
+    def uses_development_secret(self) -> bool:
+        """Tokens are signed with the development value or another secret anyone could guess."""
+        if self.jwks_url:
+            return False
+        # model_copy(update=...) may hand in a plain string.
+        secret = self.jwt_secret
+        secret = secret.get_secret_value() if isinstance(secret, SecretStr) else str(secret)
+        return secret in _WEAK_SECRETS or len(secret) < 32
+
+    @property
+    def development_defaults(self) -> list[str]:
+        """What may answer on loopback only: the development secret, the development sign-in."""
+        found = []
+        if self.uses_development_secret:
+            found.append("PARTNER_ARCHIVE_JWT_SECRET")
+        if self.web_dev_login and self.environment is Environment.development:
+            found.append("PARTNER_ARCHIVE_WEB_DEV_LOGIN")
+        return found
+
+    def refuse_development_defaults_beyond_loopback(self, host: str | None = None) -> None:
+        """Refuse to serve `host` (the configured one by default) with development defaults on,
+        unless ALLOW_DEV_DEFAULTS_BEYOND_LOOPBACK says so explicitly."""
+        host = self.host if host is None else host
+        if self.allow_dev_defaults_beyond_loopback or is_loopback(host) or not self.development_defaults:
+            return
+        raise UnsafeExposure(
+            f"开发用的默认设置（{', '.join(self.development_defaults)}）只能在本机回环地址上使用，"
+            f"不能监听 {host}：请设置强随机的 PARTNER_ARCHIVE_JWT_SECRET（或 JWKS_URL）并关闭"
+            " PARTNER_ARCHIVE_WEB_DEV_LOGIN；确需如此请明确设置"
+            " PARTNER_ARCHIVE_ALLOW_DEV_DEFAULTS_BEYOND_LOOPBACK=true"
+            f" (the development secret and sign-in answer on loopback only, not on {host}; set a strong"
+            " JWT secret and turn the development sign-in off, or force it with"
+            " PARTNER_ARCHIVE_ALLOW_DEV_DEFAULTS_BEYOND_LOOPBACK=true)"
+        )
 
     @property
     def data_path(self) -> Path:

@@ -213,8 +213,19 @@ def serve() -> None:
     import uvicorn
 
     settings = get_settings()
+    _refuse_exposed_development_defaults(settings)
     _prepare(settings)
     uvicorn.run("search_api.app:create_app", factory=True, host=settings.host, port=settings.port)
+
+
+def _refuse_exposed_development_defaults(settings: Settings) -> None:
+    from archive.settings import UnsafeExposure
+
+    try:
+        settings.refuse_development_defaults_beyond_loopback()
+    except UnsafeExposure as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
 
 
 @app.command()
@@ -266,6 +277,7 @@ def _prepare(settings: Settings) -> None:
 def run() -> None:
     """Everything on this machine: local Elasticsearch, the API and a worker; Ctrl-C stops all."""
     settings = get_settings()
+    _refuse_exposed_development_defaults(settings)
     _prepare(settings)
     node = None
     if settings.uses_local_elasticsearch:

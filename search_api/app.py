@@ -47,6 +47,8 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # The development secret or sign-in on an address other than loopback: refused to start.
+    settings.refuse_development_defaults_beyond_loopback()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

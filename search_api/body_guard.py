@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive.auth import AuthenticationError, authenticate
 from archive.settings import Settings
+from search_api.exposure import refuse_development_secret
 
 Credentials = Literal["none", "bearer", "session", "session_json"]
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -176,13 +177,16 @@ async def _refusal(credentials: Credentials, scope: Scope, settings: Settings) -
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return _unauthorized("缺少令牌 (missing bearer token)")
-        problem = await _token_problem(settings, token.strip())
+        problem = await _token_problem(settings, token.strip(), scope)
         return _unauthorized(problem) if problem else None
     # Late import: the web package imports this module to mark its dependencies.
     from search_api.web.security import CSRF_COOKIE, CSRF_HEADER, session_token
 
     token = session_token(settings, request)
-    problem = "未登录或会话已过期 (not signed in)" if token is None else await _token_problem(settings, token)
+    if token is None:
+        problem: str | None = "未登录或会话已过期 (not signed in)"
+    else:
+        problem = await _token_problem(settings, token, scope)
     if credentials == "session":
         if problem is None:
             return None
@@ -199,8 +203,9 @@ async def _refusal(credentials: Credentials, scope: Scope, settings: Settings) -
     return None
 
 
-async def _token_problem(settings: Settings, token: str) -> str | None:
+async def _token_problem(settings: Settings, token: str, scope: Scope) -> str | None:
     try:
+        refuse_development_secret(settings, scope)
         if settings.jwks_url:
             # The signing keys may have to be fetched: not on the event loop.
             await to_thread.run_sync(authenticate, settings, token)

@@ -20,6 +20,7 @@ from archive.permissions import User
 from archive.settings import Settings
 from archive.storage import OriginalStore
 from search_api.body_guard import requires
+from search_api.exposure import refuse_development_secret
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -82,6 +83,7 @@ def get_current_user(
     credentials: BearerCredentials,
 ) -> User:
     token = _bearer_token(credentials)
+    refuse_development_secret(settings, request.scope)
     # A session of its own, returned at once: an upload must not hold a pooled connection
     # for the whole time its body streams in.
     with session_factory() as session:
@@ -104,6 +106,7 @@ async def get_token_user(request: Request, settings: SettingsDep, credentials: B
     be fetched, so that check leaves the event loop.
     """
     token = _bearer_token(credentials)
+    refuse_development_secret(settings, request.scope)
     if settings.jwks_url:
         user = await run_in_threadpool(authenticate, settings, token)
     else:

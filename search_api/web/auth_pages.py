@@ -65,7 +65,7 @@ def dev_login(
     next: Annotated[str, Form()] = "/search",  # noqa: A002
 ) -> Response:
     """Mint a token for the chosen user: development only, off unless web_dev_login."""
-    if not dev_login_enabled(settings):
+    if not dev_login_enabled(settings, request):
         raise NotFound("开发登录未启用 (development sign-in is off)")
     check_csrf(request, csrf_token)
     if settings.jwks_url:

@@ -35,6 +35,7 @@ from archive.errors import (
 from archive.permissions import User
 from archive.settings import Environment, Settings
 from search_api.body_guard import requires
+from search_api.exposure import development_sign_in_reachable, refuse_development_secret
 from search_api.web import i18n
 from search_api.web.present import local_time, message_in, validation_message, yes_no
 from search_api.web.security import (
@@ -79,6 +80,7 @@ def web_user(request: Request, settings: WebSettings, session: WebSession) -> Us
     token = session_token(settings, request)
     if token is None:
         raise LoginRequired
+    refuse_development_secret(settings, request.scope)
     user = resolve_user(settings, session, token)
     request.state.user = user
     return user
@@ -87,9 +89,12 @@ def web_user(request: Request, settings: WebSettings, session: WebSession) -> Us
 WebUser = Annotated[User, Depends(web_user)]
 
 
-def dev_login_enabled(settings: Settings) -> bool:
-    # Never in production, whatever the flag says: it hands out any identity.
-    return settings.web_dev_login and settings.environment is Environment.development
+def dev_login_enabled(settings: Settings, request: Request | None = None) -> bool:
+    # Never in production, whatever the flag says: it hands out any identity. Nor to a request
+    # that came in on an address other than loopback, unless that was explicitly allowed.
+    if not (settings.web_dev_login and settings.environment is Environment.development):
+        return False
+    return request is None or development_sign_in_reachable(settings, request.scope)
 
 
 def oidc_enabled(settings: Settings) -> bool:
@@ -157,7 +162,7 @@ def render(
             "csrf": csrf_token(request),
             "url_with": lambda **changes: url_with(request, **changes),
             "highlight": safe_highlight,
-            "dev_login": dev_login_enabled(settings),
+            "dev_login": dev_login_enabled(settings, request),
             "oidc": oidc_enabled(settings),
             "quote": quote,
             "when": local_time(settings.zone),

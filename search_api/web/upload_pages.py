@@ -20,6 +20,7 @@ from archive.errors import without_server_paths
 from archive.permissions import CONFIDENTIALITY_LEVELS, User
 from archive.schemas import Confidentiality, DocType
 from search_api.body_guard import requires
+from search_api.exposure import refuse_development_secret
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
 from search_api.web.i18n import labeller
 from search_api.web.search_pages import visible_partners
@@ -54,6 +55,7 @@ def _json_user(request: Request, settings: WebSettings, session: WebSession) -> 
     token = session_token(settings, request)
     if token is None:
         raise AuthenticationError("未登录或会话已过期 (not signed in)")
+    refuse_development_secret(settings, request.scope)
     user = resolve_user(settings, session, token)
     request.state.user = user
     return user
@@ -68,6 +70,7 @@ def web_upload_user(request: Request, settings: WebSettings) -> User:
         token = session_token(settings, request)
         if token is None:
             raise AuthenticationError("未登录或会话已过期 (not signed in)")
+        refuse_development_secret(settings, request.scope)
         user = resolve_user(settings, session, token)
     request.state.user = user
     return user

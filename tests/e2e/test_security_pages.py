@@ -22,7 +22,7 @@ def _archive(tmp_path: Path, create_partner, upload, run_worker, make_caller):  
     for key, title, level in (("plain", "普通采购合同", "internal"), ("canary", CANARY_TITLE, "confidential")):
         pdf = text_pdf(tmp_path / f"{key}.pdf", [f"{title}\n离心水泵二十台。"])
         response = upload(office, pdf, partner_id=partner["id"], confidentiality=level, title=title,
-                          expires_on="2000-01-01")
+                          expires_on="1990-01-01")
         assert response.status_code == 202, response.text
         ids[key] = response.json()
     assert run_worker() == 2

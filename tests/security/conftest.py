@@ -46,12 +46,12 @@ def web_sign_in(
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[int]:
-    """The app under uvicorn on a free loopback port, for requests a test client cannot make."""
+def live_server(app: FastAPI, host: str = "127.0.0.1") -> Iterator[int]:
+    """The app under uvicorn on a free port, for requests a test client cannot make."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn-security", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -50,9 +50,9 @@ def archive(tmp_path, client, upload, run_worker, create_partner, people):  # ty
     canary_pdf = text_pdf(tmp_path / CANARY_FILE, [f"{CANARY_TITLE}\n仅限公司领导查阅。"])
     plain_pdf = text_pdf(tmp_path / "plain.pdf", ["普通采购合同\n离心水泵二十台。"])
     canary = upload(people["office"], canary_pdf, partner_id=minjiang["id"], confidentiality="confidential",
-                    title=CANARY_TITLE, filename=CANARY_FILE, expires_on="2000-01-01")
+                    title=CANARY_TITLE, filename=CANARY_FILE, expires_on="1990-01-01")
     plain = upload(people["office"], plain_pdf, partner_id=minjiang["id"], confidentiality="internal",
-                   title="普通采购合同", expires_on="2000-01-01")
+                   title="普通采购合同", expires_on="1990-01-01")
     assert canary.status_code == plain.status_code == 202
     assert run_worker() == 2
     return {

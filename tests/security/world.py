@@ -112,6 +112,8 @@ class World:
     ids: dict[str, list[str]] = field(default_factory=dict)
     """Values for path parameters, by parameter name."""
     people: list[Person] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)
+    """Every URL the crawl asked for: what people typed, which the audit log keeps."""
 
     @property
     def canary(self) -> PlantedDocument:
