@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -171,12 +171,15 @@ class UnknownExpiry:
     reason: str | None
 
 
-def _expiry_unknown_query():  # type: ignore[no-untyped-def]
+def _expiry_unknown_query(user: User | None = None):  # type: ignore[no-untyped-def]
     """Current documents whose expiry matters and could not be read, until a person settles it.
 
     The open `unknown` review item on `expires_on` is the mark: supplying the date, 长期, or
-    recording that the document has none closes it (archive/review.py).
+    recording that the document has none closes it (archive/review.py). For a `user`, current
+    means not replaced by a document they see, and only documents they see are listed.
     """
+    current = Document.superseded_by.is_(None) if user is None else current_document_clause(user)
+    visible = true() if user is None else document_visibility_clause(user)
     return (
         select(Document, ReviewItem.reason)
         .join(ReviewItem, ReviewItem.document_id == Document.id)
@@ -186,7 +189,8 @@ def _expiry_unknown_query():  # type: ignore[no-untyped-def]
             ReviewItem.decided_at.is_(None),
             Document.doc_type.in_(EXPIRY_TYPES),
             Document.status == "indexed",
-            Document.superseded_by.is_(None),
+            current,
+            visible,
             Document.expires_on.is_(None),
         )
         .options(selectinload(Document.partner))
@@ -196,7 +200,7 @@ def _expiry_unknown_query():  # type: ignore[no-untyped-def]
 
 def expiry_unknown_documents(session: Session, *, user: User) -> list[UnknownExpiry]:
     """Visible, current licences, ID cards and contracts whose expiry nobody knows yet."""
-    rows = session.execute(_expiry_unknown_query().where(document_visibility_clause(user))).all()
+    rows = session.execute(_expiry_unknown_query(user)).all()
     result = [UnknownExpiry(document=document, reason=reason) for document, reason in rows]
     record_event(session, user=user.sub, action="compliance_expiry_unknown", details={"count": len(result)})
     return result
@@ -204,7 +208,7 @@ def expiry_unknown_documents(session: Session, *, user: User) -> list[UnknownExp
 
 def count_expiry_unknown(session: Session, *, user: User) -> int:
     """How many documents `expiry_unknown_documents` would list for the user."""
-    query = _expiry_unknown_query().where(document_visibility_clause(user))
+    query = _expiry_unknown_query(user)
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 

@@ -34,7 +34,7 @@ from archive.credit_code import (
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
 from archive.identifiers import is_valid_id_number, normalize_id_number
 from archive.models import Document, ReviewItem
-from archive.permissions import User, can_view_document, document_visibility_clause
+from archive.permissions import User, can_view_document, current_document_clause, document_visibility_clause
 from archive.search_index import reindex_documents
 from archive.supersession import CONFIRMED, REJECTED, apply_supersession, holder_of
 
@@ -240,7 +240,7 @@ def would_supersede(session: Session, *, user: User, document: Document) -> list
                 Document.partner_id == document.partner_id,
                 Document.doc_type == document.doc_type,
                 Document.status == "indexed",
-                Document.superseded_by.is_(None),
+                current_document_clause(user),
                 Document.id != document.id,
                 document_visibility_clause(user),
             )

@@ -23,7 +23,12 @@ from archive.errors import Forbidden
 from archive.models import Document, Partner
 from archive.partner_life.items import ITEMS, REGISTRATION_FIELDS
 from archive.partners import get_visible_partner
-from archive.permissions import User, document_visibility_clause, partner_visibility_clause
+from archive.permissions import (
+    User,
+    current_document_clause,
+    document_visibility_clause,
+    partner_visibility_clause,
+)
 from archive.schemas import (
     Completeness,
     CompletenessDocument,
@@ -232,7 +237,7 @@ def assess_partners(
             select(Document, awaiting_confirmation_clause().label("awaiting")).where(
                 Document.partner_id.in_(ids[start : start + 500]),
                 Document.doc_type.in_(_DOC_TYPES),
-                Document.superseded_by.is_(None),
+                current_document_clause(user),
                 document_visibility_clause(user),
             )
         ):

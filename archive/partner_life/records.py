@@ -333,6 +333,7 @@ def list_records(session: Session, *, user: User, partner_id: str) -> list[Recor
 def search_records(
     es: Elasticsearch,
     audit: AuditWriter,
+    session: Session,
     *,
     prefix: str,
     user: User,
@@ -396,6 +397,11 @@ def search_records(
                 "搜索服务暂时不可用，请稍后再试 (the search engine is unavailable; try again later)"
             ) from exc
         raise
+    # A record may be seen where its attachment may not (an attachment that was already on
+    # file keeps its own reach): a hidden attachment is not named, as if there were none.
+    attached = {raw["_source"].get("document_id") for raw in response["hits"]["hits"]} - {None}
+    visible = select(Document.id).where(Document.id.in_(attached), document_visibility_clause(user))
+    shown = set(session.scalars(visible)) if attached else set()
     hits = []
     for raw in response["hits"]["hits"]:
         source = raw["_source"]
@@ -409,7 +415,7 @@ def search_records(
                 kind=source["kind"],
                 summary=_masked(user, source["summary"]) or "",
                 highlights=[_masked(user, fragment) or "" for fragment in fragments],
-                document_id=source.get("document_id"),
+                document_id=source.get("document_id") if source.get("document_id") in shown else None,
                 score=raw.get("_score"),
             )
         )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from archive.partner_life.records import search_records
 from archive.schemas import RecordKind, RecordSearchResponse
-from search_api.deps import AuditWriterDep, CurrentUser, EsDep, SettingsDep
+from search_api.deps import AuditWriterDep, CurrentUser, EsDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/records", tags=["partners"])
 
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/records", tags=["partners"])
 def search(
     es: EsDep,
     audit: AuditWriterDep,
+    session: SessionDep,
     settings: SettingsDep,
     user: CurrentUser,
     q: Annotated[str | None, Query(max_length=500)] = None,
@@ -29,6 +30,7 @@ def search(
     return search_records(
         es,
         audit,
+        session,
         prefix=settings.es_index_prefix,
         user=user,
         q=q,

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from archive import review as service
 from archive.models import ReviewItem
-from archive.permissions import User, mask_id_numbers, sees_id_numbers
+from archive.permissions import User, mask_id_numbers, sees_id_numbers, visible_superseder
 from archive.schemas import DocType
 from search_api.deps import CurrentUser, EsDep, SessionDep, SettingsDep
 
@@ -86,7 +87,7 @@ def _shown(user: User, document_id: str, value: Any) -> Any:
     return value
 
 
-def item_out(user: User, item: ReviewItem) -> ReviewItemOut:
+def item_out(session: Session, user: User, item: ReviewItem) -> ReviewItemOut:
     document = item.document
     provenance = (document.field_provenance or {}).get(item.field) or {}
     return ReviewItemOut(
@@ -98,7 +99,8 @@ def item_out(user: User, item: ReviewItem) -> ReviewItemOut:
         doc_type=DocType(document.doc_type),
         title=_shown(user, document.id, document.title),
         department=document.department,
-        superseded=document.superseded_by is not None,
+        # Replaced only by a document the caller sees: a hidden newer one is as if absent.
+        superseded=visible_superseder(session, user, document.superseded_by) is not None,
         field=item.field,
         kind=item.kind,  # type: ignore[arg-type]
         reason=_shown(user, document.id, item.reason),
@@ -139,7 +141,9 @@ def review_queue(
     total, items = service.list_items(
         session, user=user, filters=filters, offset=(page - 1) * size, limit=size
     )
-    return ReviewQueue(total=total, page=page, size=size, items=[item_out(user, item) for item in items])
+    return ReviewQueue(
+        total=total, page=page, size=size, items=[item_out(session, user, item) for item in items]
+    )
 
 
 @router.get("/summary", response_model=ReviewSummary)
@@ -174,4 +178,4 @@ def decide(
         value=body.value,
         note=body.note,
     )
-    return item_out(user, item)
+    return item_out(session, user, item)

@@ -430,6 +430,7 @@ def incomplete_page(
 def records_page(
     request: Request,
     settings: WebSettings,
+    session: WebSession,
     user: WebUser,
     q: Annotated[str, Query(max_length=500)] = "",
     kind: RecordKind | None = None,
@@ -438,6 +439,7 @@ def records_page(
     result = records.search_records(
         request.app.state.es,
         request.app.state.audit,
+        session,
         prefix=settings.es_index_prefix,
         user=user,
         q=q or None,

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from archive import review as review_service
 from archive.documents import get_visible_document
 from archive.errors import InvalidInput
 from archive.models import Document, ReviewItem
-from archive.permissions import User, mask_id_numbers, sees_id_numbers
+from archive.permissions import User, mask_id_numbers, sees_id_numbers, visible_superseder
 from archive.schemas import DocType
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
 from search_api.web.search_pages import _PAGED_TYPES as PAGED_TYPES
@@ -54,6 +55,11 @@ def _highlight(provenance: dict[str, Any]) -> dict[str, float] | None:
         "width": round((right - left) * 100, 3),
         "height": round((bottom - top) * 100, 3),
     }
+
+
+def _superseded(session: Session, user: User, document: Document) -> bool:
+    """Replaced by a newer document the caller sees (a hidden one is as if absent)."""
+    return visible_superseder(session, user, document.superseded_by) is not None
 
 
 def _item_view(user: User, document: Document, item: ReviewItem) -> dict[str, Any]:
@@ -100,7 +106,11 @@ def review_page(
     total, items = review_service.list_items(
         session, user=user, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    rows = [_item_view(user, item.document, item) | {"document": item.document} for item in items]
+    rows = [
+        _item_view(user, item.document, item)
+        | {"document": item.document, "superseded": _superseded(session, user, item.document)}
+        for item in items
+    ]
     return render(
         request,
         "review.html",
@@ -138,6 +148,7 @@ def _document_review(request: Request, session: WebSession, user: User, document
         "review_document.html",
         {
             "doc": document,
+            "superseded": _superseded(session, user, document),
             "views": views,
             "pages": _pages_to_show(document, views) if document.media_type in PAGED_TYPES else [],
             "replaced": replaced,

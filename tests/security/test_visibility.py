@@ -9,6 +9,7 @@ lists, the audit log, the borrowing inbox, a duplicate upload, a credit-code cla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -187,3 +188,65 @@ def test_superseded_by_never_points_at_a_hidden_document(client, settings, peopl
     web_sign_in(client, "zhang.wei", departments="采购部")
     page = client.get(f"/documents/{plain}")
     assert page.status_code == 200 and canary.leaks_in(page.text) == []
+
+
+def test_a_hidden_newer_document_changes_nothing_its_reader_sees(client, settings, people, archive) -> None:
+    """Further instances of finding 9 in what landed later: the review queue (API and page), the
+    expiry-unknown list and completeness judge "current" by what their reader sees."""
+    canary, plain, partner = archive["canary"], archive["plain"], archive["minjiang"]["id"]
+    engine = create_engine(settings.resolved_database_url)
+    with engine.begin() as connection:  # a licence superseded by the canary, its expiry not read
+        connection.execute(text("UPDATE documents SET superseded_by = :by, expires_on = NULL,"
+                                " doc_type = 'business_license' WHERE id = :id"),
+                           {"by": canary.id, "id": plain})
+        connection.execute(
+            text("INSERT INTO review_items (document_id, field, kind, reason, opened_at)"
+                 " VALUES (:id, 'expires_on', 'unknown', '有效期未能读出', :now)"),
+            {"id": plain, "now": datetime.now(UTC).replace(tzinfo=None)},
+        )
+    engine.dispose()
+    low_office, office = people["low_office"].headers, people["office"].headers
+
+    def superseded(headers: dict[str, str]) -> set[bool]:
+        items = client.get("/api/v1/review-queue", params={"document_id": plain}, headers=headers).json()["items"]
+        assert "expires_on" in [item["field"] for item in items], items
+        return {item["superseded"] for item in items}
+
+    assert superseded(low_office) == {False}
+    assert superseded(office) == {True}
+    unknown = client.get("/api/v1/compliance/expiring", params={"within_days": 30, "sections": "true"},
+                         headers=people["buyer"].headers).json()["expiry_unknown"]
+    assert plain in [item["id"] for item in unknown]
+    completeness = client.get(f"/api/v1/partners/{partner}/completeness", headers=low_office)
+    licence = next(item for item in completeness.json()["items"] if item["code"] == "business_license")
+    assert licence["status"] != "missing" and licence["document"]["id"] == plain, licence
+    web_sign_in(client, "xu.dang", roles="archivist", clearance="internal")
+    for url in ("/review", f"/review?document={plain}"):
+        page = client.get(url)
+        assert page.status_code == 200 and "已被替代" not in page.text and canary.leaks_in(page.text) == []
+    client.cookies.clear()
+
+
+def test_a_record_names_only_an_attachment_its_reader_may_open(client, people, archive) -> None:
+    """A further instance of finding 3 in the relationship records: an attachment that was on file
+    already keeps its own reach, so a record its reader sees may hold one they may not open."""
+    canary, partner = archive["canary"], archive["minjiang"]["id"]
+    with open(canary.path, "rb") as stream:  # type: ignore[call-overload]
+        kept = client.post(
+            f"/api/v1/partners/{partner}/records", headers=people["office"].headers,
+            data={"date": "2026-01-05", "kind": "visit", "summary": "走访闽江供应链，核对金丝雀条款"},
+            files={"file": ("附件.pdf", stream, "application/pdf")},
+        )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["attachment"]["id"] == canary.id  # the same bytes: the copy on file
+    buyer = people["buyer"].headers
+    found = client.get("/api/v1/records", params={"q": "走访"}, headers=buyer).json()["hits"]
+    assert [hit["document_id"] for hit in found] == [None] and canary.leaks_in(str(found)) == []
+    listed = client.get(f"/api/v1/partners/{partner}/records", headers=buyer).json()
+    assert [record["attachment"] for record in listed] == [None]
+    assert client.get("/api/v1/records", params={"q": "走访"}, headers=people["office"].headers
+                      ).json()["hits"][0]["document_id"] == canary.id
+    web_sign_in(client, "zhang.wei", departments="采购部")
+    page = client.get("/records", params={"q": "走访"})
+    assert page.status_code == 200 and "走访" in page.text and canary.leaks_in(page.text) == []
+    client.cookies.clear()
