@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from archive.audit import GENESIS, record_event, verify_chain
 from archive.errors import Conflict, Forbidden, InvalidInput
 from archive.models import AuditAnchor, AuditEntry, AuditSubject
-from archive.permissions import User
+from archive.permissions import CONFIDENTIALITY_LEVELS, CONFIDENTIALITY_RANK, User
 from archive.settings import Settings
 
 EXPORT_FORMAT = "partner-archive-audit-export/1"
@@ -37,6 +37,18 @@ class AuditExport:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+
+def require_exporter(user: User) -> None:
+    """The export is the whole log (its chain is verified over every entry), and entries name
+    documents of every level: only an admin whose clearance reaches the highest may take it."""
+    if not user.has_role("admin"):
+        raise Forbidden("只有管理员可以导出审计日志 (admin only)")
+    if user.clearance_rank < CONFIDENTIALITY_RANK[CONFIDENTIALITY_LEVELS[-1]]:
+        raise Forbidden(
+            "审计日志导出包含各密级文档的记录，仅限密级为“机密”的管理员"
+            " (the export names documents of every level: admins cleared for confidential only)"
+        )
 
 
 def oldest_kept(settings: Settings, *, now: datetime | None = None) -> datetime:

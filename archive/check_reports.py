@@ -182,9 +182,23 @@ def _rows(session: Session, user: User, *conditions: Any) -> list[ReportRow]:
     return [_row(document, check) for check, document in session.execute(query)]
 
 
-def list_runs(session: Session, *, user: User, limit: int = 50) -> list[CheckRun]:
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as its reader may know it: documents and failures counted among what they see."""
+
+    id: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    actor: str
+    documents: int
+    failed: int
+    note: str | None
+
+
+def list_runs(session: Session, *, user: User, limit: int = 50) -> list[RunSummary]:
     require_report_role(user)
-    return list(
+    runs = list(
         session.scalars(
             select(CheckRun)
             .where(CheckRun.kind != "intake")
@@ -192,6 +206,27 @@ def list_runs(session: Session, *, user: User, limit: int = 50) -> list[CheckRun
             .limit(limit)
         )
     )
+    counts: dict[str, tuple[int, int]] = {}
+    if runs:
+        # The run's own totals count every document checked, hidden ones too: counted again here.
+        rows = session.execute(
+            select(
+                DocumentCheck.run_id,
+                func.count(DocumentCheck.id),
+                func.count(DocumentCheck.id).filter(DocumentCheck.passed.is_(False)),
+            )
+            .join(Document, Document.id == DocumentCheck.document_id)
+            .where(DocumentCheck.run_id.in_([run.id for run in runs]), document_visibility_clause(user))
+            .group_by(DocumentCheck.run_id)
+        )
+        counts = {run_id: (documents, failed) for run_id, documents, failed in rows}
+    return [
+        RunSummary(
+            run.id, run.kind, run.started_at, run.finished_at, run.actor, *counts.get(run.id, (0, 0)),
+            note=run.note,
+        )
+        for run in runs
+    ]
 
 
 def failed_documents(

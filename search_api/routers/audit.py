@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from archive.audit import record_event, search_entries
-from archive.audit_retention import export_before, purge_before
+from archive.audit_retention import export_before, purge_before, require_exporter
 from archive.errors import Forbidden
 from archive.schemas import AuditEntryOut
 from search_api.deps import CurrentUser, SessionDep, SettingsDep
@@ -66,8 +66,7 @@ class AuditPurge(BaseModel):
 @router.get("/export", responses={200: {"content": {"application/json": {}}}})
 def export_audit(session: SessionDep, user: CurrentUser, before: datetime) -> Response:
     """Entries older than `before` with the chain's verification, as a JSON download (admin)."""
-    if not user.has_role("admin"):
-        raise Forbidden("只有管理员可以导出审计日志 (admin only)")
+    require_exporter(user)
     export = export_before(session, before=_utc(before))
     record_event(
         session,

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from archive import check_reports as service
 from archive.audit import record_event
-from archive.audit_retention import export_before, purge_before
-from archive.errors import Forbidden, InvalidInput
+from archive.audit_retention import export_before, purge_before, require_exporter
+from archive.errors import InvalidInput
 from archive.reports import today
 from search_api.routers.reports import attachment_response
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
@@ -79,8 +79,7 @@ def document_xlsx(document_id: str, session: WebSession, user: WebUser) -> Respo
 @router.get("/audit/export.json")
 def audit_export(session: WebSession, user: WebUser, before: date) -> Response:
     """Entries older than `before` with the chain's verification (admin)."""
-    if not user.has_role("admin"):
-        raise Forbidden("只有管理员可以导出审计日志 (admin only)")
+    require_exporter(user)
     moment = datetime.combine(before, time.min, tzinfo=UTC)
     export = export_before(session, before=moment)
     record_event(

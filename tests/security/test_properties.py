@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 import docx
 import openpyxl
@@ -176,12 +176,17 @@ def _query_variants(operation: dict[str, Any], probes: tuple[str, ...]) -> list[
         name, schema = parameter["name"], parameter.get("schema", {})
         options = schema.get("anyOf", [schema])
         kinds = {option.get("type") for option in options}
+        formats = {option.get("format") for option in options}
         enum = next((option["enum"] for option in options if "enum" in option), None)
         if parameter.get("required"):
             if enum:
                 required[name] = str(enum[0])
             elif "integer" in kinds:
                 required[name] = str(date.today().year if name == "year" else schema.get("minimum", 1))
+            elif formats & {"date", "date-time"}:
+                # A range that takes in everything: a start long past, an end to come.
+                day = date(2000, 1, 1) if name in ("since", "from", "start") else date.today() + timedelta(days=1)
+                required[name] = day.isoformat() + ("T00:00:00Z" if "date-time" in formats else "")
             else:
                 required[name] = LICENCE_CODE if "license" in name else PROBES[0]
         if enum:
@@ -220,14 +225,16 @@ def _page_calls(client: TestClient, world: World) -> Iterator[str]:
 
 
 def _judge(world: World, reader: Person, url: str, response: Any, typed: str) -> list[str]:
-    """What is wrong with one response. `typed` is everything anyone asked for so far: an echo
-    of what people typed (a query kept in the audit log) is theirs, not a document's."""
+    """What is wrong with one response. `typed` is everything anyone asked for so far: the audit
+    log keeps what people typed (a query naming the canary's id), which is theirs, not a
+    document's; any other response may echo only what its own URL asked."""
     problems = []
     if response.status_code >= 500:
         problems.append(f"{response.status_code}")
     content_type = response.headers.get("content-type", "")
     text = _text_of(content_type, response.content)
-    problems += [f"names {leak}" for leak in world.leaks(reader, text, asked=typed)]
+    asked = typed if "audit" in urlsplit(url).path else unquote(url)
+    problems += [f"names {leak}" for leak in world.leaks(reader, text, asked=asked)]
     if not reader.sees_numbers:
         problems += [f"shows birth date {birth}" for birth in shows_a_birth_date(text)]
     if is_spreadsheet(content_type, response.content):

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
+from archive.db import make_engine, make_session_factory
+from archive.recheck import recheck
+from archive.storage import OriginalStore
 from tests.conftest import Caller
 from tests.samples import text_pdf
 from tests.security.conftest import web_sign_in
@@ -249,4 +252,38 @@ def test_a_record_names_only_an_attachment_its_reader_may_open(client, people, a
     web_sign_in(client, "zhang.wei", departments="采购部")
     page = client.get("/records", params={"q": "走访"})
     assert page.status_code == 200 and "走访" in page.text and canary.leaks_in(page.text) == []
+    client.cookies.clear()
+
+
+def test_check_runs_count_only_what_their_reader_sees(client, settings, make_caller, archive) -> None:
+    """A further instance of finding 3 in the 四性检测 (e-archive): a run's totals count every
+    document it checked; its reader is told only how many of those they may see."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        recheck(make_session_factory(engine), store=OriginalStore(settings.originals_dir), settings=settings,
+                actor="test", everything=True, kind="on_demand")
+    finally:
+        engine.dispose()
+    low = make_caller("zhou.hegui", roles="compliance", clearance="internal")
+    high = make_caller("qian.hegui", roles="compliance", clearance="confidential")
+    (seen_low,) = client.get("/api/v1/check-runs", headers=low.headers).json()
+    (seen_high,) = client.get("/api/v1/check-runs", headers=high.headers).json()
+    assert (seen_high["documents"], seen_low["documents"]) == (2, 1)
+    web_sign_in(client, "zhou.hegui", roles="compliance", clearance="internal")
+    page = client.get("/checks")
+    assert page.status_code == 200 and archive["canary"].leaks_in(page.text) == []
+    client.cookies.clear()
+
+
+def test_the_audit_export_goes_only_to_an_admin_cleared_for_every_level(client, people, archive) -> None:
+    """A further instance of finding 3 (e-archive's audit retention): the export is the whole log,
+    with the chain verified over it, so it cannot leave out what its reader may not see."""
+    before = {"before": "2100-01-01T00:00:00Z"}
+    low = client.get("/api/v1/audit/export", params=before, headers=people["low_leader"].headers)
+    assert low.status_code == 403 and archive["canary"].leaks_in(low.text) == []
+    full = client.get("/api/v1/audit/export", params=before, headers=people["leader"].headers)
+    assert full.status_code == 200 and archive["canary"].id in full.text
+    web_sign_in(client, "huang.dong", roles="admin", clearance="internal")
+    page = client.get("/audit/export.json", params={"before": "2100-01-01"})
+    assert page.status_code == 403 and archive["canary"].leaks_in(page.text) == []
     client.cookies.clear()
