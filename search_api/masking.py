@@ -5,12 +5,15 @@ provenance, problems, flags, highlights, titles, page text, an error that echoes
 Archivists and admins receive responses untouched (nothing is buffered for them); a
 borrower sees the numbers written in the documents they hold a grant for. Binary exports
 (XLSX, DOCX) are masked where they are built; page images black out the number's words.
+The file name a download carries in its `Content-Disposition` is masked whatever the body.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from urllib.parse import quote, unquote
 
 from anyio import to_thread
 from starlette.datastructures import MutableHeaders
@@ -28,6 +31,24 @@ def _content_type(headers: list[tuple[bytes, bytes]]) -> bytes:
         if name.lower() == b"content-type":
             return value.lower()
     return b""
+
+
+_ENCODED_FILENAME = re.compile(r"(filename\*=UTF-8'[^']*')([^;]+)", re.IGNORECASE)
+
+
+def masked_disposition(value: str) -> str:
+    """A `Content-Disposition` with the ID numbers of its file names masked (the encoded one
+    judged as the client decodes it: full-width digits are percent-encoded there)."""
+    value = _ENCODED_FILENAME.sub(lambda m: m.group(1) + quote(mask_id_numbers(unquote(m.group(2)))), value)
+    return mask_id_numbers(value)
+
+
+def _with_masked_disposition(message: Message) -> Message:
+    headers = MutableHeaders(raw=list(message.get("headers", [])))
+    if "content-disposition" not in headers:
+        return message
+    headers["content-disposition"] = masked_disposition(headers["content-disposition"])
+    return {**message, "headers": headers.raw}
 
 
 def caller(scope: Scope) -> User | None:
@@ -58,9 +79,10 @@ class MaskIdNumbers:
             if message["type"] == "http.response.start":
                 user = caller(scope)
                 content_type = _content_type(message.get("headers", []))
-                if (user is not None and user.roles & UNMASKED_ROLES) or not content_type.startswith(
-                    _TEXT_TYPES
-                ):
+                unmasked = user is not None and user.roles & UNMASKED_ROLES
+                if not unmasked:
+                    message = _with_masked_disposition(message)
+                if unmasked or not content_type.startswith(_TEXT_TYPES):
                     passing = True
                     await send(message)
                     return

@@ -7,6 +7,7 @@ import json
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
@@ -205,3 +206,28 @@ def test_the_original_of_an_id_card_is_for_those_who_see_numbers(
     web_sign_in(client, "zhang.wei", departments="采购部")
     assert client.get(f"/documents/{document_id}/download").status_code == 403
     assert f"/documents/{document_id}/download" not in client.get(f"/documents/{document_id}").text
+
+
+def test_a_download_names_its_file_with_the_number_masked(tmp_path, client, upload, run_worker, make_caller,
+                                                          create_partner) -> None:
+    """A further instance of finding 2: the file name travels in `Content-Disposition`, a header
+    beside a binary body, which the text masking never read."""
+    partner = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    office = make_caller("chen.dang", roles="archivist", clearance="confidential")
+    pdf = text_pdf(tmp_path / "contract.pdf", ["采购合同\n离心水泵二十台。"])
+    filename = f"采购合同-经办人{OLD_STYLE}-{FULL_WIDTH}.pdf"
+    document_id = upload(buyer, pdf, partner_id=partner["id"], filename=filename).json()["id"]
+    assert run_worker() == 1
+
+    def named(response) -> str:  # type: ignore[no-untyped-def]
+        assert response.status_code == 200, response.text
+        return unquote(response.headers["content-disposition"])
+
+    assert shows_a_birth_date(named(client.get(f"/api/v1/documents/{document_id}/content",
+                                               headers=buyer.headers))) == []
+    assert shows_a_birth_date(named(client.get(f"/api/v1/documents/{document_id}/content",
+                                               headers=office.headers))) == ["19920229", "670923"]
+    web_sign_in(client, "zhang.wei", departments="采购部")
+    assert shows_a_birth_date(named(client.get(f"/documents/{document_id}/download"))) == []
+    client.cookies.clear()

@@ -127,6 +127,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, es_url: str) -> Iterator[tup
                 text=f"安全生产许可证 法定代表人身份证 {FULL_WIDTH}", confidentiality="public",
                 doc_type="qualification")
         _upload(client, office, world, "sales", partner="haisi", title="销售框架协议",
+                filename=f"销售框架协议-经办人{OLD_STYLE}.pdf",  # a number only its file name carries
                 text="泉州海丝贸易有限公司年度销售协议。", confidentiality="internal", expires_on=soon)
         queue, ctx = JobQueue(settings), build_context(settings)
         attach(queue, ctx, settings)
@@ -232,7 +233,8 @@ def _judge(world: World, reader: Person, url: str, response: Any, typed: str) ->
     if response.status_code >= 500:
         problems.append(f"{response.status_code}")
     content_type = response.headers.get("content-type", "")
-    text = _text_of(content_type, response.content)
+    # A download's file name is read too: it travels in a header, beside any body.
+    text = unquote(response.headers.get("content-disposition", "")) + "\n" + _text_of(content_type, response.content)
     asked = typed if "audit" in urlsplit(url).path else unquote(url)
     problems += [f"names {leak}" for leak in world.leaks(reader, text, asked=asked)]
     if not reader.sees_numbers:
