@@ -23,6 +23,7 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageSequence
 
 from archive.errors import Forbidden, NotFound
+from archive.file_facts import PDFIUM_LOCK
 from archive.masking import find_id_numbers
 
 RENDER_DPI = 100
@@ -94,21 +95,23 @@ def draw_page(path: Path, media_type: str, number: int, *, max_pixels: int) -> D
 
 
 def _pdf_page(path: Path, number: int, *, budget: int) -> Drawn:
-    pdf = pdfium.PdfDocument(path)
-    try:
-        if number > len(pdf):
-            raise NotFound(f"没有第 {number} 页 (no page {number})")
-        page = pdf[number - 1]
-        width, height = page.get_size()
-        scale = RENDER_DPI / 72
-        if width * height * scale * scale > budget:
-            # A huge MediaBox is drawn within the budget, not at 100 dpi.
-            scale = 0.99 * math.sqrt(budget / max(width * height, 1.0))
-        image = page.render(scale=scale).to_pil()
-        boxes = _pdf_text_boxes(page, scale=scale, height=height) if page.get_rotation() == 0 else None
-        return Drawn(image, boxes)
-    finally:
-        pdf.close()
+    # PDFium is not thread-safe: one lock for every use of it in the process.
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(path)
+        try:
+            if number > len(pdf):
+                raise NotFound(f"没有第 {number} 页 (no page {number})")
+            page = pdf[number - 1]
+            width, height = page.get_size()
+            scale = RENDER_DPI / 72
+            if width * height * scale * scale > budget:
+                # A huge MediaBox is drawn within the budget, not at 100 dpi.
+                scale = 0.99 * math.sqrt(budget / max(width * height, 1.0))
+            image = page.render(scale=scale).to_pil()
+            boxes = _pdf_text_boxes(page, scale=scale, height=height) if page.get_rotation() == 0 else None
+            return Drawn(image, boxes)
+        finally:
+            pdf.close()
 
 
 def _pdf_text_boxes(page: Any, *, scale: float, height: float) -> list[tuple[str, Box]]:
