@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from archive import borrowing as borrowing_service
@@ -19,6 +19,7 @@ from archive.archival_codes import retention_ends
 from archive.errors import Conflict, Forbidden, InvalidInput
 from archive.models import BorrowRequest, DestructionRecord, DestructionRequest, Document
 from archive.permissions import User, can_view_document, destruction_record_visibility_clause
+from search_api.routers.destruction import finish_destruction
 from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, done, language, render
 from search_api.web.i18n import translator
 from search_api.web.present import local_time
@@ -140,18 +141,11 @@ def request_borrow(
     access: Annotated[str, Form(pattern="^(view|download)$")] = "download",
 ) -> RedirectResponse:
     check_csrf(request, csrf_token)
+    # Archive numbers as people quote them, or document ids: the service resolves those the
+    # requester may see and keeps the others as typed (a hidden one is as unknown as none).
     wanted = [part.strip() for part in documents.replace(",", "\n").splitlines() if part.strip()]
-    # Archive numbers as people quote them, or document ids.
-    found = dict(
-        session.execute(
-            select(Document.archive_no, Document.id).where(
-                or_(Document.archive_no.in_(wanted), Document.id.in_(wanted))
-            )
-        ).all()
-    )
-    ids = [found.get(item, item) for item in wanted]
     created = borrowing_service.create_request(
-        session, user=user, document_ids=ids, reason=reason, days=days, allow_download=access == "download"
+        session, user=user, document_ids=wanted, reason=reason, days=days, allow_download=access == "download"
     )
     t = translator(language(request))
     return done(
@@ -347,8 +341,7 @@ def destruction_step(
         if confirmed != "yes":
             _approved_request(session, user, request_id)
             return RedirectResponse(f"/destruction/{request_id}/execute", status_code=303)
-        store = request.app.state.store
-        executed, unreferenced = destruction_service.execute(
+        destroyed = destruction_service.execute(
             session,
             user=user,
             request_id=request_id,
@@ -356,10 +349,9 @@ def destruction_step(
             index_prefix=settings.es_index_prefix,
         )
         session.commit()
-        # Files go only once the record of their destruction is safely committed.
-        for sha256 in unreferenced:
-            store.remove(sha256)
-        message = t("已销毁 {n} 份文档，销毁记录已保存。", n=len(executed.document_ids))
+        # Files, cached text and page images go only once the record is safely committed.
+        finish_destruction(request.app, session, destroyed)
+        message = t("已销毁 {n} 份文档，销毁记录已保存。", n=len(destroyed.request.document_ids))
     else:
         raise InvalidInput(f"未知操作 (unknown action): {step}")
     return done(request, "/destruction", message)
