@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive import borrowing as borrowing_service
@@ -89,12 +89,14 @@ def _listed(user: User, documents: dict[str, Document], ids: list[str]) -> Reque
 
 
 def _documents(session: Session, ids: set[str]) -> dict[str, Document]:
-    return {
-        d.id: d
-        for d in session.scalars(
-            select(Document).where(Document.id.in_(sorted(ids))).options(selectinload(Document.partner))
-        )
-    }
+    """The documents a request names, by id or by the archive number its requester typed (a
+    reference to one they could not see is kept as typed); `_listed` judges each viewer."""
+    found = session.scalars(
+        select(Document)
+        .where(or_(Document.id.in_(sorted(ids)), Document.archive_no.in_(sorted(ids))))
+        .options(selectinload(Document.partner))
+    )
+    return {key: d for d in found for key in (d.id, d.archive_no)}
 
 
 # 借阅 -----------------------------------------------------------------------------------

@@ -62,6 +62,17 @@ def _json_user(request: Request, settings: WebSettings, session: WebSession) -> 
 
 
 @requires("session_json")
+def web_json_user(request: Request, settings: WebSettings, session: WebSession) -> User:
+    """The signed-in user of a page script's action, with the CSRF header it carries (checked,
+    like the credentials, before any body is read)."""
+    check_csrf(request, None)
+    return _json_user(request, settings, session)
+
+
+JsonUser = Annotated[User, Depends(web_json_user)]
+
+
+@requires("session_json")
 def web_upload_user(request: Request, settings: WebSettings) -> User:
     """The signed-in user of the upload script, with the CSRF header its form carries."""
     check_csrf(request, None)
@@ -154,11 +165,9 @@ def document_status(
 
 @json_api.post("/documents/{document_id}/retry")
 def retry_document(
-    request: Request, document_id: str, session: WebSession, settings: WebSettings
+    request: Request, document_id: str, session: WebSession, settings: WebSettings, user: JsonUser
 ) -> JSONResponse:
     """Process a failed upload again (archive office), from the upload page."""
-    check_csrf(request, None)
-    user = _json_user(request, settings, session)
     document = document_service.requeue_failed(session, user=user, document_id=document_id)
     session.commit()
     request.app.state.queue.enqueue_document(document.id)
@@ -167,11 +176,9 @@ def retry_document(
 
 @json_api.post("/documents/{document_id}/remove")
 def remove_document(
-    request: Request, document_id: str, session: WebSession, settings: WebSettings
+    request: Request, document_id: str, session: WebSession, settings: WebSettings, user: JsonUser
 ) -> JSONResponse:
     """Remove a failed upload (archive office), from the upload page."""
-    check_csrf(request, None)
-    user = _json_user(request, settings, session)
     unreferenced = document_service.remove_failed(
         session, user=user, document_id=document_id, es=request.app.state.es, prefix=settings.es_index_prefix
     )

@@ -54,7 +54,10 @@ def test_destruction_buttons_from_proposal_to_execution(
     expect(lin.locator(".status-approved")).to_have_count(1)
 
     chen.goto("/destruction")
-    chen.locator("button", has_text="执行").click()
+    chen.locator("a", has_text="执行").click()
+    # The confirmation lists what goes; nothing is destroyed until it is ticked and confirmed.
+    chen.check("#confirmed")
+    chen.click("#execute")
     expect(chen.locator(".status-executed")).to_have_count(1)
     shot(chen, "security-02-destruction-executed")
     office = make_caller("chen.dang", roles="archivist", clearance="confidential")
@@ -64,7 +67,7 @@ def test_destruction_buttons_from_proposal_to_execution(
     low.goto("/audit")
     low.fill("#a-since", "2026-01-01")
     low.click('form[action="/audit"] button[type="submit"]')
-    expect(low.locator("table.audit")).to_contain_text("destruction_execute")
+    expect(low.locator("table.audit")).to_contain_text("执行销毁")
     expect(low.locator("table.audit")).not_to_contain_text(ids["canary"]["id"])
     shot(low, "security-03-audit-since-a-date")
 

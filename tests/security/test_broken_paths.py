@@ -27,7 +27,8 @@ def test_destruction_executes_from_its_web_page(tmp_path, client, upload, run_wo
                              headers=office.headers).json()["id"]
     assert client.post(f"/api/v1/destruction-requests/{request_id}/approve", headers=leader.headers).status_code == 200
     csrf = web_sign_in(client, "chen.dang", roles="archivist", clearance="confidential")
-    done = client.post(f"/destruction/{request_id}/execute", data={"csrf_token": csrf}, follow_redirects=False)
+    done = client.post(f"/destruction/{request_id}/execute", data={"csrf_token": csrf, "confirmed": "yes"},
+                       follow_redirects=False)
     assert done.status_code == 303, done.text[:500]
     client.cookies.clear()
     assert client.get(f"/api/v1/documents/{document_id}", headers=office.headers).status_code == 404
