@@ -114,7 +114,7 @@ def test_a_loan_inbox_names_only_what_the_approver_reaches(
     low.goto("/borrowing")
     row = low.locator("#borrow-inbox tr[data-request]")
     expect(row).to_contain_text("普通采购合同")
-    expect(row).to_contain_text("另有 1 份文档不存在或超出您的权限范围")
+    expect(row).to_contain_text("另有 1 份您无权查看的文档")
     expect(row).not_to_contain_text(ids["canary"]["archive_no"])
     expect(row).not_to_contain_text(CANARY_TITLE)
     shot(low, "security-06-loan-inbox-low-clearance")
