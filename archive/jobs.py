@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from huey import Huey, RedisHuey, SqliteHuey, crontab
-
 from archive.settings import Settings
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 QUEUE_NAME = "partner-archive"
 PROCESS_DOCUMENT = "process_document"
@@ -37,6 +39,10 @@ class TransientError(Exception):
 
 
 def _make_huey(url: str) -> Huey:
+    # Imported here: the command line's import (and anything else that only needs
+    # TransientError) does not pay for Huey and the Redis client at start-up.
+    from huey import RedisHuey, SqliteHuey
+
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = Path(url.removeprefix("sqlite:///"))
@@ -51,6 +57,8 @@ class JobQueue:
     """The queue and its task declarations; the worker plugs the handlers in."""
 
     def __init__(self, settings: Settings) -> None:
+        from huey import crontab
+
         self.huey = _make_huey(settings.resolved_queue_url)
         self._handlers: dict[str, Callable[..., None]] = {}
         self._process = self.huey.task(name=PROCESS_DOCUMENT, retries=5, retry_delay=15)(

@@ -12,7 +12,6 @@ takes the documents up like any other.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import shutil
 import sys
@@ -21,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +58,7 @@ from ingest.extraction import ExtractionError, ExtractionLimits
 from ingest.extraction.model import Extraction
 from ingest.fields import FieldExtraction
 from ingest.pipeline import WorkerContext, fail_document, mark_indexed, store_text
-from ingest.reading import read_for_archive, warm_up
+from ingest.reading import read_for_archive, reading_pool, warm_up
 from ingest.worker import build_context
 
 log = structlog.get_logger(__name__)
@@ -99,17 +99,31 @@ class ImportAborted(Exception):
 
 
 def import_directory(
-    settings: Settings, directory: Path, options: ImportOptions, *, progress: Progress = SILENT
+    settings: Settings,
+    directory: Path,
+    options: ImportOptions,
+    *,
+    progress: Progress = SILENT,
+    pool: ProcessPoolExecutor | None = None,
 ) -> ImportReport:
-    """Record, extract and index every supported file under `directory`."""
+    """Record, extract and index every supported file under `directory`.
+
+    `pool`: `options.jobs` reading processes already started (`reading_pool`), else started here.
+    """
     ctx = build_context(settings)
     try:
-        return _import(ctx, directory, options, progress)
+        return _import(ctx, directory, options, progress, pool)
     finally:
         ctx.es.close()
 
 
-def _import(ctx: WorkerContext, directory: Path, options: ImportOptions, progress: Progress) -> ImportReport:
+def _import(
+    ctx: WorkerContext,
+    directory: Path,
+    options: ImportOptions,
+    progress: Progress,
+    pool: ProcessPoolExecutor | None = None,
+) -> ImportReport:
     report = ImportReport()
     files = sorted(path for path in directory.rglob("*") if path.is_file() and not _hidden(path, directory))
     if not files:
@@ -136,9 +150,7 @@ def _import(ctx: WorkerContext, directory: Path, options: ImportOptions, progres
         progress.advance(len(batch) - len(recorded))
         return recorded
 
-    # spawn, not fork: the parent holds connection pools and threads a fork would copy.
-    spawn = multiprocessing.get_context("spawn")
-    with io, indexer, ProcessPoolExecutor(max_workers=options.jobs, mp_context=spawn) as pool:
+    with io, indexer, (nullcontext(pool) if pool is not None else reading_pool(options.jobs)) as pool:
         # The pool's processes start (and import) while this one records the first files.
         warming = [pool.submit(warm_up) for _ in range(options.jobs)]
         try:
@@ -646,7 +658,9 @@ def _check_batch(
         report.checks_failed += 0 if check.passed else 1
 
 
-def main(argv: list[str] | None = None, *, progress: Progress = SILENT) -> int:
+def main(
+    argv: list[str] | None = None, *, progress: Progress = SILENT, pool: ProcessPoolExecutor | None = None
+) -> int:
     parser = argparse.ArgumentParser(prog="partner-archive import", description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path)
     parser.add_argument(
@@ -674,7 +688,7 @@ def main(argv: list[str] | None = None, *, progress: Progress = SILENT) -> int:
     )
     started = time.perf_counter()
     try:
-        report = import_directory(settings, directory, options, progress=progress)
+        report = import_directory(settings, directory, options, progress=progress, pool=pool)
     except ImportAborted as error:
         print(str(error), file=sys.stderr)
         return 1

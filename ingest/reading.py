@@ -7,6 +7,8 @@ whole pipeline with its database and search clients).
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +104,12 @@ def with_licence_qr(
 
 def warm_up() -> None:
     """Nothing: submitted to a new pool process so that it starts and imports this module."""
+
+
+def reading_pool(jobs: int) -> ProcessPoolExecutor:
+    """`jobs` processes for `read_for_archive`, started (and importing this module) at once."""
+    # spawn, not fork: the parent holds connection pools and threads a fork would copy.
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(jobs):
+        pool.submit(warm_up)
+    return pool
