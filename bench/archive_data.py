@@ -63,6 +63,7 @@ def body(doc: dict[str, Any]) -> dict[str, Any]:
         "partner_id": partner["id"],
         "partner_name": partner["name"],
         "partner_kind": partner["kind"],
+        "partner_status": "active",  # the model's default: write_records leaves it
         "partner_credit_code": None,
         "partner_archive_no": partner["archive_no"],
         "doc_type": doc["doc_type"],
