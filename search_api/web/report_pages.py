@@ -134,7 +134,7 @@ def annual_review_file(
     year: Annotated[int, Query(ge=2000, le=2100)],
 ) -> Response:
     review = report_service.annual_review(session, user=user, settings=settings, year=year)
-    return attachment_response(report_service.annual_review_xlsx(review, zone=settings.zone))
+    return attachment_response(report_service.annual_review_xlsx(review, user=user, zone=settings.zone))
 
 
 @router.get("/reports/destruction-records", response_class=HTMLResponse)

@@ -69,6 +69,7 @@ PAGE_QUERIES = {
     "/lookup": [{"license_no": LICENCE_CODE}],
     "/compliance/expiring.csv": [{"within_days": "3650"}],
     "/audit": [{}, {"since": "2020-01-01"}],
+    "/reports/annual-review.xlsx": [{"year": str(date.today().year)}],
 }
 
 
@@ -147,6 +148,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, es_url: str) -> Iterator[tup
             "request_id": [loan["id"], destruction["id"]],
             "number": ["1"],
             "field": ["id_number"],
+            "fmt": ["xlsx", "csv", "docx"],  # the web pages' downloads
         }
         yield world, client
 
