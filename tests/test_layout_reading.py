@@ -139,6 +139,15 @@ def test_an_address_cut_mid_word_at_the_line_end_is_read_with_its_wrapped_end() 
     assert result.fields["address"].value == "四川省成都市武侯区湖东路18号万达广场A区2201单元"
 
 
+def test_a_spaced_label_with_a_speck_read_between_its_characters_is_still_the_label() -> None:
+    layout = page(
+        word("住", 1300, 400), word("☑", 1380, 400), word("所", 1460, 400),
+        word("福建省厦门市思明区人民南路290号金融中心B座1806室", 1560, 400),
+    )
+    result = extract_fields("business_license", [(1, "")], {1: layout})
+    assert result.fields["address"].value == "福建省厦门市思明区人民南路290号金融中心B座1806室"
+
+
 def test_a_one_column_licence_takes_its_issue_date_under_the_authority_not_its_founding_date() -> None:
     # Pre-2016 layout on A4 portrait: 成立日期 and 营业期限 fall in the page's bottom half; the
     # seal hides 登 of 登记机关, or the whole label.

@@ -92,8 +92,10 @@ def _after_tabs(text: str) -> str:
 
 @lru_cache(maxsize=32)
 def _spaced_label_pattern(labels: tuple[str, ...]) -> re.Pattern[str]:
-    """Labels as printed on forms, their characters set apart by blanks or a wide gap."""
-    alternatives = ("[ \t]*".join(re.escape(char) for char in label) for label in labels)
+    """Labels as printed on forms, their characters set apart by blanks or a wide gap, where
+    OCR may read one speck of the paper as a symbol (住☑所)."""
+    gap = r"[ \t]*(?:[^\w \t][ \t]*)?"
+    alternatives = (gap.join(re.escape(char) for char in label) for label in labels)
     return re.compile("|".join(alternatives))
 
 
@@ -108,7 +110,7 @@ def _layout_segments(number: int, layout: PageLayout, labels: Mapping[str, str])
     starts = [(match.start(), row_index) for row_index, match in found]
     segments: list[Segment] = []
     for position, (row_index, match) in enumerate(found):
-        label = re.sub(r"[ \t]", "", match.group())
+        label = re.sub(r"[^\w]", "", match.group())
         key = labels.get(label, "")
         if not key:
             continue
