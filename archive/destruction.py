@@ -163,7 +163,7 @@ def reject(session: Session, *, user: User, request_id: str, note: str | None = 
     """A leader declines: the documents stay, and may be proposed again later."""
     if not user.has_role("admin"):
         raise Forbidden("只有公司领导/管理员可以驳回销毁申请 (admin only)")
-    request = _get(session, request_id)
+    request = _get(session, request_id, user=user)
     if request.requested_by == user.sub:
         raise Forbidden("不能审批自己提出的销毁申请 (you cannot decide your own request)")
     rejected = session.execute(
