@@ -259,5 +259,8 @@ def page_image(
     return Response(
         png,
         media_type="image/png",
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+        # Never kept by a browser: a borrower's page carries the time it was viewed, anyone
+        # else's is drawn for who they are (numbers blacked out or not).
+        headers={"Cache-Control": "no-store" if stamp is not None else "private, no-store",
+                 "X-Content-Type-Options": "nosniff"},
     )
