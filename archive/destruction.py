@@ -321,13 +321,20 @@ def checkpoint_sqlite(engine: Engine, *, attempts: int = 20) -> bool:
     return True
 
 
-def list_requests(session: Session, *, user: User, status: str | None) -> list[DestructionRequest]:
+def list_requests(
+    session: Session, *, user: User, status: str | None, partly_hidden: bool = False
+) -> list[DestructionRequest]:
+    """Requests newest first: only those whose every document `user` may see, unless the caller
+    lists each request's documents itself under the rule (`partly_hidden`: the web inbox, which
+    names what the reader may see and counts the rest)."""
     if not user.has_role("archivist", "admin"):
         raise Forbidden("只有档案管理员或管理员可以查看销毁申请 (archivist or admin only)")
     query = select(DestructionRequest).order_by(DestructionRequest.created_at.desc())
     if status:
         query = query.where(DestructionRequest.status == status)
     requests = list(session.scalars(query))
+    if partly_hidden:
+        return requests
     # A request is shown only to those who may see every document it names.
     hidden = _hidden_documents(session, user, [doc_id for r in requests for doc_id in r.document_ids])
     return [request for request in requests if hidden.isdisjoint(request.document_ids)]

@@ -254,7 +254,9 @@ def _destruction_documents(
 def destruction_page(
     request: Request, session: WebSession, settings: WebSettings, user: WebUser
 ) -> HTMLResponse:
-    requests = destruction_service.list_requests(session, user=user, status=None)
+    # Each request's documents are listed under the rule below: names of those the reader
+    # sees, a count of the others.
+    requests = destruction_service.list_requests(session, user=user, status=None, partly_hidden=True)
     eligible = []
     if user.has_role("archivist"):
         eligible = destruction_service.eligible_documents(session, user=user, today=settings.today())
