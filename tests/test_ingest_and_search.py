@@ -163,8 +163,10 @@ def test_damaged_files_end_failed_with_a_reason_and_can_be_retried(
 
 
 def test_a_retried_document_is_read_again_and_reaches_indexed(
-    tmp_path, client, upload, run_worker, buyer, make_caller, create_partner, monkeypatch
+    tmp_path, settings, client, upload, run_worker, buyer, make_caller, create_partner, monkeypatch
 ) -> None:
+    # The engine lost is Tesseract, so the worker reads with it (PP-OCR runs inside the process).
+    monkeypatch.setattr(settings, "ocr_engine", "tesseract")
     partner = create_partner("福州榕城包装材料有限公司", "采购部")
     scan = scan_image(tmp_path / "授权委托书.png", "授权委托书\n兹委托陈晓燕办理开户手续", page_inches=(8.27, 1.5))
     document_id = upload(buyer, scan, partner_id=partner["id"], doc_type="authorization").json()["id"]
