@@ -33,7 +33,7 @@ from archive.permissions import (
     without_grants,
 )
 from archive.search_index import delete_document, flush_index, reindex_documents
-from archive.storage import OriginalStore
+from archive.storage import OriginalStore, remove_cache_entries
 from archive.supersession import apply_supersession
 
 
@@ -299,11 +299,7 @@ def remove_traces(
     problems = []
     for sha256 in destroyed.originals:
         store.remove(sha256)
-    root = ocr_cache_root.resolve()
-    for entry in destroyed.ocr_cache_entries:
-        target = (root / entry).resolve()
-        if target.is_relative_to(root) and target != root:
-            target.unlink(missing_ok=True)
+    remove_cache_entries(ocr_cache_root, destroyed.ocr_cache_entries)
     if engine.dialect.name == "sqlite":
         if checkpoint_sqlite(engine):
             problems.append("SQLite 预写日志未能清空 (the WAL checkpoint was kept waiting by readers)")

@@ -21,7 +21,7 @@ from archive.db import session_scope
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, UnsupportedFile
 from archive.filetypes import identify_upload
 from archive.metrics import UPLOADS
-from archive.models import AccessGrant, AuditEntry, Document
+from archive.models import AccessGrant, AuditEntry, Document, OcrCacheUse
 from archive.numbering import document_archive_no
 from archive.permissions import (
     CONFIDENTIALITY_RANK,
@@ -34,7 +34,7 @@ from archive.review import correct_fields
 from archive.schemas import Confidentiality, DocType, DocumentUpdate
 from archive.search_index import delete_document, reindex_documents
 from archive.settings import Settings
-from archive.storage import OriginalStore, StagedFile
+from archive.storage import OriginalStore, StagedFile, remove_cache_entries
 
 
 @dataclass(frozen=True)
@@ -474,13 +474,29 @@ def requeue_failed(session: Session, *, user: User, document_id: str) -> Documen
     return document
 
 
+@dataclass(frozen=True)
+class Unreferenced:
+    """What a removed document leaves that no other document uses, to delete after the commit."""
+
+    original: str | None
+    """SHA-256 of the original, when no other document shares it."""
+    ocr_cache_entries: list[str]
+    """OCR cache entries (paths under the cache directory) no other document was read from."""
+
+    def remove(self, *, store: OriginalStore, ocr_cache_root: Path) -> None:
+        if self.original:
+            store.remove(self.original)
+        remove_cache_entries(ocr_cache_root, self.ocr_cache_entries)
+
+
 def remove_failed(
     session: Session, *, user: User, document_id: str, es: Elasticsearch, prefix: str
-) -> str | None:
+) -> Unreferenced:
     """Delete a document whose processing failed: record, pages and index entry.
 
-    Returns the original's SHA-256 when no other document shares it, for the caller to
-    remove from the store once this is committed. Its archive number is not used again.
+    Returns the original and the OCR cache entries no other document uses, for the caller
+    to remove once this is committed (a page read before the failure left its text in the
+    cache). Its archive number is not used again.
     """
     if not user.has_role("archivist", "admin"):
         raise Forbidden("只有档案管理员或管理员可以删除失败的文档 (archivist or admin only)")
@@ -498,6 +514,7 @@ def remove_failed(
         "error": document.error,
     }
     sha256 = document.sha256
+    entries = set(session.scalars(select(OcrCacheUse.entry).where(OcrCacheUse.document_id == document.id)))
     session.execute(delete(AccessGrant).where(AccessGrant.document_id == document.id))
     session.delete(document)
     session.flush()
@@ -505,4 +522,5 @@ def remove_failed(
     delete_document(es, prefix=prefix, document_id=document_id)
     record_event(session, user=user.sub, action="document_remove", target=document_id, details=details)
     shared = session.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1))
-    return None if shared else sha256
+    in_use = set(session.scalars(select(OcrCacheUse.entry).where(OcrCacheUse.entry.in_(entries))))
+    return Unreferenced(original=None if shared else sha256, ocr_cache_entries=sorted(entries - in_use))

@@ -141,3 +141,12 @@ class OriginalStore:
             while chunk := stream.read(_CHUNK):
                 digest.update(chunk)
         return digest.hexdigest() == sha256
+
+
+def remove_cache_entries(root: Path, entries: list[str]) -> None:
+    """Delete OCR cache entries (paths under `root`) that no living document uses any more."""
+    resolved = root.resolve()
+    for entry in entries:
+        target = (resolved / entry).resolve()
+        if target.is_relative_to(resolved) and target != resolved:
+            target.unlink(missing_ok=True)

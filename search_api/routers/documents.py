@@ -212,7 +212,6 @@ def remove_failed_document(
         session, user=user, document_id=document_id, es=es, prefix=settings.es_index_prefix
     )
     session.commit()
-    # The file goes only once the record of its removal is committed.
-    if unreferenced:
-        store.remove(unreferenced)
+    # The files go only once the record of their removal is committed.
+    unreferenced.remove(store=store, ocr_cache_root=settings.data_path / "ocr-cache")
     return Response(status_code=204)

@@ -150,8 +150,7 @@ def remove(
         session, user=user, document_id=document_id, es=request.app.state.es, prefix=settings.es_index_prefix
     )
     session.commit()
-    # The file goes only once the record of its removal is committed.
-    if unreferenced:
-        request.app.state.store.remove(unreferenced)
+    # The files go only once the record of their removal is committed.
+    unreferenced.remove(store=request.app.state.store, ocr_cache_root=settings.data_path / "ocr-cache")
     t = translator(language(request))
     return done(request, f"/partners/{partner_id}", t("已删除失败的上传 {no}。", no=archive_no))

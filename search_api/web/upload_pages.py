@@ -183,6 +183,5 @@ def remove_document(
         session, user=user, document_id=document_id, es=request.app.state.es, prefix=settings.es_index_prefix
     )
     session.commit()
-    if unreferenced:
-        request.app.state.store.remove(unreferenced)
+    unreferenced.remove(store=request.app.state.store, ocr_cache_root=settings.data_path / "ocr-cache")
     return JSONResponse({"id": document_id, "removed": True})

@@ -8,6 +8,8 @@ import hashlib
 import json
 import sqlite3
 
+from ingest.pipeline import fail_document
+from ingest.worker import build_context
 from tests.samples import scan_image, text_pdf
 
 SCANNED = "销毁测试扫描页\n甲方福州榕城包装材料有限公司\n合同编号 XH-2026-778899"
@@ -78,3 +80,42 @@ def test_nothing_of_a_destroyed_document_stays_under_the_data_directory(
         assert es.options(ignore_status=404).get(index=index, id=document_id)["found"] is False
     translog = es.indices.stats(index=index, metric="translog")["_all"]["primaries"]["translog"]
     assert translog["uncommitted_operations"] == 0, translog
+
+
+def test_a_removed_failed_upload_takes_its_ocr_text_along_unless_another_document_uses_it(
+    tmp_path, settings, client, upload, run_worker, make_caller, create_partner
+) -> None:
+    # Removing a failed upload is the archive office's other way a document leaves: a scan the
+    # worker read before it gave up keeps its text in the OCR cache, which must go with it.
+    office = make_caller("chen.dang", roles="archivist", clearance="confidential")
+    first = create_partner("福州榕城包装材料有限公司", "采购部")
+    second = create_partner("泉州晋江鞋材有限公司", "采购部")
+    own = scan_image(tmp_path / "own.png", "失败上传测试页\n甲方福州榕城包装材料有限公司\n合同编号 XH-2026-551200")
+    shared = scan_image(tmp_path / "shared.png", "共用扫描页\n乙方泉州晋江鞋材有限公司\n合同编号 JJ-2026-660311")
+    ids = {}
+    for name, path, partner in (("own", own, first), ("shared", shared, first), ("kept", shared, second)):
+        response = upload(office, path, partner_id=partner["id"], doc_type="contract")
+        assert response.status_code == 202, response.text
+        ids[name] = response.json()["id"]
+    run_worker()
+
+    database = sqlite3.connect(settings.data_path / "archive.db")
+    entries = dict(database.execute("SELECT document_id, entry FROM ocr_cache_uses").fetchall())
+    database.close()
+    cache = settings.data_path / "ocr-cache"
+    assert entries[ids["shared"]] == entries[ids["kept"]]
+    assert all((cache / entries[ids[name]]).is_file() for name in ("own", "shared"))
+
+    # The worker parks a document it keeps failing on, after its text was kept.
+    context = build_context(settings)
+    for name in ("own", "shared"):
+        fail_document(context, ids[name], reason="gave_up", message="处理中断 3 次，已停止重试")
+    context.es.close()
+    for name in ("own", "shared"):
+        removed = client.delete(f"/api/v1/documents/{ids[name]}", headers=office.headers)
+        assert removed.status_code == 204, removed.text
+
+    assert not (cache / entries[ids["own"]]).exists()
+    # The same page read for another partner's document is still that document's text.
+    assert (cache / entries[ids["kept"]]).is_file()
+    assert client.get(f"/api/v1/documents/{ids['kept']}", headers=office.headers).json()["status"] == "indexed"
