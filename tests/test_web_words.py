@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from archive.schemas import PartnerCreate
+from ingest.fields.model import CHINESE_FIELD_NAMES as READER_FIELD_NAMES
 from search_api.web.i18n import EN, LABELS
 from search_api.web.present import CERTAINTY_WORDS, field_value, message_in, validation_message, value_text
 
@@ -60,3 +61,8 @@ def test_validation_errors_name_the_field_in_chinese() -> None:
     assert "统一社会信用代码：统一社会信用代码无效" in text
     assert "邮箱：邮箱格式不正确" in text
     assert "Value error" not in text and "credit_code" not in text
+
+
+def test_every_field_the_reader_produces_has_a_label_on_the_pages() -> None:
+    # A field without one is shown by its key (`invoice_no`, `qr_host`) on the document page.
+    assert sorted(set(READER_FIELD_NAMES) - set(LABELS["field"])) == []

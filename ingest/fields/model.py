@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-_CHINESE_NAMES = {
+CHINESE_FIELD_NAMES = {
     "name": "名称/姓名",
     "credit_code": "统一社会信用代码",
     "company_type": "类型",
@@ -93,7 +93,7 @@ class Collector:
         for name in self.expected:
             if name not in fields and name not in problems:
                 problems[name] = self.reasons.get(
-                    name, f"未找到{_CHINESE_NAMES.get(name, name)} (no {name} found)"
+                    name, f"未找到{CHINESE_FIELD_NAMES.get(name, name)} (no {name} found)"
                 )
         for name, reason in self.reasons.items():
             if name not in fields and name not in problems:

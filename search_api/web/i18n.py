@@ -577,6 +577,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "account_no": ("账号", "Account no."),
         "account_name": ("户名", "Account name"),
         "certificate_no": ("证书编号", "Certificate no."),
+        "invoice_no": ("发票号码", "Invoice no."),
+        "seller_name": ("销售方名称", "Seller"),
+        "buyer_name": ("购买方名称", "Buyer"),
+        "qr_host": ("二维码指向的网站", "QR code points to"),
         "supersedes": ("替代旧文档", "Replaces older documents"),
     },
     "review_kind": {
