@@ -214,7 +214,7 @@ def keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction, fiel
 
 def store_text(document: Document, extraction: Extraction, fields: FieldExtraction) -> None:
     """Put the pages and fields on a loaded document; its session's commit keeps them."""
-    _keep_fields(document, fields, page_sources={page.number: page.source for page in extraction.pages})
+    keep_fields(document, fields, page_sources={page.number: page.source for page in extraction.pages})
     document.page_texts = [
         DocumentPage(
             number=page.number,
@@ -261,7 +261,7 @@ UNVERIFIABLE_FIELDS = frozenset(
 )
 
 
-def _keep_fields(document: Document, extraction: FieldExtraction, *, page_sources: dict[int, str]) -> None:
+def keep_fields(document: Document, extraction: FieldExtraction, *, page_sources: dict[int, str]) -> None:
     """Merge read fields with what a person supplied (which wins), cross-check them, and queue
     for the archive office what is unsure or unread."""
     provenance = {
@@ -282,7 +282,8 @@ def _keep_fields(document: Document, extraction: FieldExtraction, *, page_source
             "page": found.page,
             "page_source": page_sources.get(found.page),
             "corrected": found.corrected,
-            "needs_review": read_by_ocr and name in UNVERIFIABLE_FIELDS,
+            # A date found only by its place on the page may be any date printed there.
+            "needs_review": (read_by_ocr and name in UNVERIFIABLE_FIELDS) or found.method == "place",
             **({"raw": found.raw} if found.raw else {}),
             **({"method": found.method} if found.method != "text" else {}),
             **({"box": list(found.box)} if found.box else {}),

@@ -20,7 +20,10 @@ from openpyxl import load_workbook
 
 from archive.compliance import send_expiry_notices
 from archive.db import make_engine, make_session_factory, session_scope
+from archive.models import Document
 from archive.search_index import documents_alias
+from ingest.fields import extract_fields
+from ingest.pipeline import keep_fields
 from tests.conftest import _free_port
 from tests.review_samples import (
     CONTRACT_WITH_UNREADABLE_TERM,
@@ -443,3 +446,27 @@ def test_bad_decisions_are_refused_with_a_reason_and_change_nothing(
     assert twice.status_code == 409
     assert "chen.dang" in twice.json()["detail"] and "already decided" in twice.json()["detail"]
     assert client.get(f"/api/v1/documents/{licence}", headers=archivist.headers).json()["expires_on"] is None
+
+
+def test_an_issue_date_known_only_by_its_place_on_the_page_waits_for_a_person(
+    tmp_path, settings, client, upload, run_worker, people, create_partner
+) -> None:
+    # When OCR lost 登记机关 (under the seal), the licence's issue date is the one date standing
+    # alone at the bottom of the page; on a photographed licence that can be a misread date,
+    # and supersession and the annual review act on it, so a person confirms it.
+    layout = {"width": 2480, "height": 3508, "words": [["2023年04月23日", 1650, 2930, 1970, 2970, 96.0]]}
+    reading = extract_fields("business_license", [(1, "")], {1: layout})
+    assert reading.fields["issued_on"].method == "place"
+
+    partner = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    accepted = upload(people["archivist"], text_pdf(tmp_path / "执照.pdf", [LICENCE_TEXT]),
+                      partner_id=partner["id"], doc_type="business_license")
+    run_worker()
+    factory = make_session_factory(make_engine(settings.resolved_database_url))
+    with session_scope(factory) as session:
+        document = session.get(Document, accepted.json()["id"])
+        keep_fields(document, reading, page_sources={1: "ocr"})
+    with session_scope(factory) as session:
+        document = session.get(Document, accepted.json()["id"])
+        assert document.field_provenance["issued_on"]["needs_review"] is True
+        assert ("issued_on", "needs_review") in {(item.field, item.kind) for item in document.review_items}

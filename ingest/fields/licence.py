@@ -127,7 +127,7 @@ def _issue_date_by_place(collector: Collector, layouts: Mapping[int, PageLayout]
                     continue
                 date = dates[0]
                 raw = date.raw if date.raw != date.iso else None
-                where = located(layout.where(cell.words))
+                where = {**located(layout.where(cell.words)), "method": "place"}
                 found[date.iso] = FieldValue(date.iso, page=number, raw=raw, **where)
     if len(found) == 1:
         collector.add("issued_on", next(iter(found.values())))

@@ -50,8 +50,9 @@ class FieldValue:
     raw: str | None = None
     # "text": read from the page text; "layout": from an OCR'd page's words by where they stand;
     # "second_pass": from a targeted OCR re-read of the page; "qr": decoded from a QR code;
-    # "embedded": carried by the file itself apart from its text (an OFD e-invoice's data)
-    method: Literal["text", "layout", "second_pass", "qr", "embedded"] = "text"
+    # "embedded": carried by the file itself apart from its text (an OFD e-invoice's data);
+    # "place": known only by where it stands, with no label read beside it (a person confirms it)
+    method: Literal["text", "layout", "second_pass", "qr", "embedded", "place"] = "text"
     # Where on the page it was read, [left, top, right, bottom] as fractions of the page, and
     # the lowest confidence (0-100) of the words it was read from; for OCR'd pages.
     box: tuple[float, float, float, float] | None = None

@@ -552,6 +552,7 @@ EN: dict[str, str] = {
     "页码": "Page",
     "题名": "Title",
     "驳回人": "Rejected by",
+    "按位置推断，未读到标签": "inferred from where it stands; no label was read",
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

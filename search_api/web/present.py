@@ -181,6 +181,8 @@ def readings(
             notes.append(f"{t('原文')}：{shown(str(entry['raw']))}")
         if entry.get("method") == "second_pass":
             notes.append(t("二次识别"))
+        elif entry.get("method") == "place":
+            notes.append(t("按位置推断，未读到标签"))
         notes.extend(flagged.get(key, ()))
         if page and certainty != "supplied":
             source = labeller(lang)("page_source", page_source) if page_source else ""
