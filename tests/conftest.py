@@ -9,7 +9,8 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,9 +172,10 @@ def make_caller(settings: Settings):  # type: ignore[no-untyped-def]
     return make
 
 
-@pytest.fixture
-def run_worker(settings: Settings):  # type: ignore[no-untyped-def]
-    """Run every job waiting in the real queue, in this process, until none is left."""
+@contextmanager
+def worker_for(settings: Settings) -> Iterator[Callable[[], int]]:
+    """A worker built from `settings` that runs every job waiting in the real queue, in this
+    process, until none is left."""
     queue = JobQueue(settings)
     ctx = build_context(settings)
     attach(queue, ctx, settings)
@@ -185,8 +187,17 @@ def run_worker(settings: Settings):  # type: ignore[no-untyped-def]
             executed += 1
         return executed
 
-    yield drain
-    ctx.es.close()
+    try:
+        yield drain
+    finally:
+        ctx.es.close()
+
+
+@pytest.fixture
+def run_worker(settings: Settings):  # type: ignore[no-untyped-def]
+    """Run every job waiting in the real queue, in this process, until none is left."""
+    with worker_for(settings) as drain:
+        yield drain
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import worker_for
 from tests.samples import CONTRACT_TEXT, LICENCE_TEXT, docx_file, scan_image, scanned_pdf, text_pdf
 
 DOCX_PARAGRAPHS = [
@@ -165,14 +166,14 @@ def test_damaged_files_end_failed_with_a_reason_and_can_be_retried(
 def test_a_retried_document_is_read_again_and_reaches_indexed(
     tmp_path, settings, client, upload, run_worker, buyer, make_caller, create_partner, monkeypatch
 ) -> None:
-    # The engine lost is Tesseract, so the worker reads with it (PP-OCR runs inside the process).
-    monkeypatch.setattr(settings, "ocr_engine", "tesseract")
     partner = create_partner("福州榕城包装材料有限公司", "采购部")
     scan = scan_image(tmp_path / "授权委托书.png", "授权委托书\n兹委托陈晓燕办理开户手续", page_inches=(8.27, 1.5))
     document_id = upload(buyer, scan, partner_id=partner["id"], doc_type="authorization").json()["id"]
-    with monkeypatch.context() as machine:
-        machine.setenv("PATH", "/nonexistent")  # the worker's machine has lost Tesseract
-        assert run_worker() == 1
+    # A worker set to read with Tesseract, on a machine that has lost it. (The engine is fixed
+    # when a worker is built: PP-OCR runs inside the process and cannot be lost this way.)
+    with monkeypatch.context() as machine, worker_for(settings.model_copy(update={"ocr_engine": "tesseract"})) as drain:
+        machine.setenv("PATH", "/nonexistent")
+        assert drain() == 1
     failed = client.get(f"/api/v1/documents/{document_id}", headers=buyer.headers).json()
     assert (failed["status"], failed["error_reason"]) == ("failed", "ocr_failed")
 
