@@ -142,15 +142,8 @@ def decide(
     return request
 
 
-def return_loan(session: Session, *, user: User, request_id: str) -> BorrowRequest:
-    request = get_request(session, user=user, request_id=request_id)
-    if request.requester != user.sub:
-        raise Forbidden("只能归还自己借阅的文档 (only the borrower can return a loan)")
-    if effective_status(request) != "approved":
-        raise Conflict(f"该申请不在借阅中，当前状态：{effective_status(request)} (not on loan)")
-    now = datetime.now(UTC)
-    request.status = "returned"
-    request.returned_at = now
+def _end_grants(session: Session, request: BorrowRequest, now: datetime) -> None:
+    """The borrower's access to the loan's documents stops now."""
     session.execute(
         update(AccessGrant)
         .where(
@@ -160,6 +153,18 @@ def return_loan(session: Session, *, user: User, request_id: str) -> BorrowReque
         )
         .values(returned_at=now)
     )
+
+
+def return_loan(session: Session, *, user: User, request_id: str) -> BorrowRequest:
+    request = get_request(session, user=user, request_id=request_id)
+    if request.requester != user.sub:
+        raise Forbidden("只能归还自己借阅的文档 (only the borrower can return a loan)")
+    if effective_status(request) != "approved":
+        raise Conflict(f"该申请不在借阅中，当前状态：{effective_status(request)} (not on loan)")
+    now = datetime.now(UTC)
+    request.status = "returned"
+    request.returned_at = now
+    _end_grants(session, request, now)
     record_event(
         session,
         user=user.sub,
@@ -189,15 +194,7 @@ def recall_loan(session: Session, *, user: User, request_id: str, note: str | No
     if recalled.rowcount != 1:
         session.refresh(request)
         raise Conflict(f"该申请不在借阅中，当前状态：{effective_status(request)} (not on loan)")
-    session.execute(
-        update(AccessGrant)
-        .where(
-            AccessGrant.user_sub == request.requester,
-            AccessGrant.document_id.in_(request.document_ids),
-            AccessGrant.returned_at.is_(None),
-        )
-        .values(returned_at=now)
-    )
+    _end_grants(session, request, now)
     record_event(
         session,
         user=user.sub,

@@ -66,3 +66,10 @@ def test_validation_errors_name_the_field_in_chinese() -> None:
 def test_every_field_the_reader_produces_has_a_label_on_the_pages() -> None:
     # A field without one is shown by its key (`invoice_no`, `qr_host`) on the document page.
     assert sorted(set(READER_FIELD_NAMES) - set(LABELS["field"])) == []
+
+
+def test_every_flag_compliance_raises_has_a_label_on_the_pages() -> None:
+    # A flag without one is shown by its key (`licence_qr_missing`) above the readings.
+    source = (Path(__file__).resolve().parents[1] / "archive" / "compliance.py").read_text(encoding="utf-8")
+    raised = set(re.findall(r'"kind": "([a-z_]+)"', source))
+    assert raised and sorted(raised - set(LABELS["flag"])) == []

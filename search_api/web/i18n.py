@@ -765,6 +765,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "credit_code_mismatch": ("信用代码不符", "Credit code differs"),
         "name_mismatch": ("名称不符", "Name differs"),
         "party_mismatch": ("当事方不符", "Parties differ"),
+        "licence_qr_missing": ("缺少二维码", "QR code missing"),
+        "licence_qr_elsewhere": ("二维码指向他处", "QR code points elsewhere"),
     },
     "report": {
         "partners": ("客商汇总表", "Partner summary"),
