@@ -537,8 +537,16 @@ def finish_run(run: CheckRun) -> None:
     run.finished_at = datetime.now(UTC)
 
 
-def stored_facts(store: OriginalStore, sha256: str, *, max_inflated_bytes: int) -> dict[str, Any]:
-    """The facts of a stored original and both its digests; `sha256` None when it is missing."""
+def stored_facts(
+    store: OriginalStore,
+    sha256: str,
+    *,
+    max_inflated_bytes: int,
+    pdf_page_counts: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """The facts of a stored original and both its digests; `sha256` None when it is missing.
+
+    `pdf_page_counts`: see `inspect_file`."""
     path = store.path_for(sha256)
     if not path.is_file():
         return {
@@ -547,7 +555,7 @@ def stored_facts(store: OriginalStore, sha256: str, *, max_inflated_bytes: int) 
             "sm3": None,
             "problems": ["原件缺失 (the original is missing)"],
         }
-    return facts_of_file(path, max_inflated_bytes=max_inflated_bytes)
+    return facts_of_file(path, max_inflated_bytes=max_inflated_bytes, pdf_page_counts=pdf_page_counts)
 
 
 def check_document(

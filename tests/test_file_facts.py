@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archive.file_facts import inspect_file
+from ingest.extraction import PDF, extract
 from tests.ofd_samples import Invoice, ofd_file
 from tests.samples import CONTRACT_TEXT, text_pdf
 
@@ -60,3 +61,19 @@ def test_a_lying_page_tree_is_seen(tmp_path) -> None:
     lying.write_bytes(honest.read_bytes().replace(b"/Count 2", b"/Count 5"))
     facts = inspect_file(lying)
     assert (facts["pages_declared"], facts["pages_loadable"]) == (5, 2)
+
+
+def test_the_worker_s_page_counts_stand_in_for_loading_the_pages_again(tmp_path) -> None:
+    """The worker hands the facts the extraction's count of loadable pages; counts of another
+    page tree (here 2 where the file declares 5) are ignored and the pages are loaded."""
+    honest = text_pdf(tmp_path / "两页.pdf", [CONTRACT_TEXT, "第二页"])
+    extraction = extract(honest, PDF)
+    counts = (len(extraction.pages), extraction.loadable_pages)
+    assert counts == (2, 2)
+    assert inspect_file(honest, pdf_page_counts=counts) == inspect_file(honest)
+    lying = tmp_path / "五页.pdf"
+    lying.write_bytes(honest.read_bytes().replace(b"/Count 2", b"/Count 5"))
+    facts = inspect_file(lying, pdf_page_counts=counts)
+    assert (facts["pages_declared"], facts["pages_loadable"]) == (5, 2)
+    # Counts of the same page tree are taken as they are: the pages are not loaded again.
+    assert inspect_file(lying, pdf_page_counts=(5, 5))["pages_loadable"] == 5

@@ -81,6 +81,9 @@ class Extraction:
     pages: list[ExtractedPage]
     # Data the file carries apart from its text, e.g. an OFD e-invoice's number and parties.
     embedded: dict[str, str] = field(default_factory=dict)
+    # A PDF read with PDFium: how many of its pages PDFium could load (the file facts'
+    # `pages_loadable`, so that they need not load every page again); None otherwise.
+    loadable_pages: int | None = None
 
     @property
     def ocr_pages(self) -> int:

@@ -50,7 +50,8 @@ class _PagePlan:
     number: int
     pdfium_text: str
     needs_ocr: bool
-    unloadable: bool = False
+    unloadable: bool = False  # PDFium could not read the page's text (or not even load it)
+    loaded: bool = True  # PDFium could load the page
 
 
 def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) -> Extraction:
@@ -92,7 +93,7 @@ def extract_pdf(path: Path, limits: ExtractionLimits, on_page: PageDone | None) 
             ocr_pages = pool.finish()
         pages = [text_pages.get(plan.number) or ocr_pages[plan.number] for plan in plans]
         raise_if_nothing_read(pages, pool)
-        return Extraction(pages=pages)
+        return Extraction(pages=pages, loadable_pages=sum(1 for plan in plans if plan.loaded))
     finally:
         with _PDFIUM_LOCK:
             document.close()
@@ -213,9 +214,17 @@ def _plan_window(document: pdfium.PdfDocument, indexes: range, limits: Extractio
     for index in indexes:
         number = index + 1
         try:
-            text, size = _pdfium_text_and_size(document, index)
+            page = document[index]
         except pdfium.PdfiumError as error:
             # A broken page costs its own text only; pdfminer gets a try at it later.
+            logger.warning("PDFium cannot load page %d: %s", number, error)
+            plans.append(
+                _PagePlan(number=number, pdfium_text="", needs_ocr=False, unloadable=True, loaded=False)
+            )
+            continue
+        try:
+            text, size = _pdfium_text_and_size(page)
+        except pdfium.PdfiumError as error:
             logger.warning("PDFium cannot read page %d: %s", number, error)
             plans.append(_PagePlan(number=number, pdfium_text="", needs_ocr=False, unloadable=True))
             continue
@@ -226,8 +235,8 @@ def _plan_window(document: pdfium.PdfDocument, indexes: range, limits: Extractio
     return plans
 
 
-def _pdfium_text_and_size(document: pdfium.PdfDocument, index: int) -> tuple[str, tuple[float, float]]:
-    page = document[index]
+def _pdfium_text_and_size(page: pdfium.PdfPage) -> tuple[str, tuple[float, float]]:
+    """The page's text layer and size; the page is closed."""
     try:
         textpage = page.get_textpage()
         try:
