@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 from elasticsearch import Elasticsearch
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from archive.checks import CheckInput, check_document, start_run, stored_facts
@@ -32,7 +32,7 @@ from archive.search_index import ensure_index, index_document, is_unavailable, r
 from archive.settings import Settings
 from archive.storage import OriginalStore
 from archive.supersession import apply_supersession
-from ingest.extraction import Extraction, ExtractionError, ExtractionLimits
+from ingest.extraction import ExtractedPage, Extraction, ExtractionError, ExtractionLimits
 from ingest.extraction.model import PageDone
 from ingest.fields import FieldExtraction
 from ingest.fields.titles import derive_title
@@ -212,26 +212,40 @@ def check_intake(
 
 
 def keep_text(ctx: WorkerContext, document_id: str, extraction: Extraction, fields: FieldExtraction) -> None:
-    """Keep the pages' text and the fields read from it, in one transaction."""
+    """Keep the pages' text and the fields read from it, in one transaction.
+
+    The pages go in as one executemany, those of an earlier reading out in one statement:
+    through the unit of work, 200 pages were a tenth of process_document's CPU (bench/,
+    text pages/second). Nothing here looks at the document's pages afterwards.
+    """
     with session_scope(ctx.session_factory) as session:
         document = session.get(Document, document_id)
         assert document is not None
-        store_text(document, extraction, fields)
+        session.execute(delete(DocumentPage).where(DocumentPage.document_id == document_id))
+        rows = [{"document_id": document_id, **_page_row(page)} for page in extraction.pages]
+        session.execute(insert(DocumentPage), rows)
+        _store_reading(document, extraction, fields)
 
 
 def store_text(document: Document, extraction: Extraction, fields: FieldExtraction) -> None:
     """Put the pages and fields on a loaded document; its session's commit keeps them."""
+    document.page_texts = [DocumentPage(**_page_row(page)) for page in extraction.pages]
+    _store_reading(document, extraction, fields)
+
+
+def _page_row(page: ExtractedPage) -> dict[str, Any]:
+    return {
+        "number": page.number,
+        "text": page.text,
+        "source": page.source,
+        "ocr_confidence": page.ocr_confidence,
+        "layout": page.layout,
+    }
+
+
+def _store_reading(document: Document, extraction: Extraction, fields: FieldExtraction) -> None:
+    """All that a reading sets on the document but its pages' rows."""
     keep_fields(document, fields, page_sources={page.number: page.source for page in extraction.pages})
-    document.page_texts = [
-        DocumentPage(
-            number=page.number,
-            text=page.text,
-            source=page.source,
-            ocr_confidence=page.ocr_confidence,
-            layout=page.layout,
-        )
-        for page in extraction.pages
-    ]
     entries = sorted({page.cache_entry for page in extraction.pages if page.cache_entry})
     document.ocr_cache_uses = [OcrCacheUse(entry=entry) for entry in entries]
     document.pages = len(extraction.pages)
