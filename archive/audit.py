@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,17 @@ GENESIS = "0" * 64
 _ENTRIES = AuditEntry.__table__
 _HEAD = AuditHead.__table__
 _SUBJECTS = AuditSubject.__table__
+# Built once: a search's entry is written per request, and building these statements anew
+# (coercing their clauses, generating their cache keys) cost as much as running them.
+_CLAIM_SEQUENCE = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + bindparam("count"))
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_INSERT_ENTRIES = insert(_ENTRIES)
+_INSERT_SUBJECTS = insert(_SUBJECTS)
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("head_hash"))
 # Past this an entry waiting for the write lock fails its request rather than hang it.
 WRITE_TIMEOUT_SECONDS = 60
 
@@ -65,12 +76,7 @@ def _advance_head(session: Session, count: int) -> tuple[int, str]:
 
     Returns the first number claimed and the hash of the entry before it.
     """
-    bumped = session.execute(
-        update(_HEAD)
-        .where(_HEAD.c.id == 1)
-        .values(seq=_HEAD.c.seq + count)
-        .returning(_HEAD.c.seq, _HEAD.c.hash)
-    ).one_or_none()
+    bumped = session.execute(_CLAIM_SEQUENCE, {"count": count}).one_or_none()
     if bumped is not None:
         return bumped.seq - count + 1, bumped.hash
     try:
@@ -114,15 +120,15 @@ def record_events(session: Session, events: list[Event]) -> None:
             }
         )
         seq, prev_hash = seq + 1, digest
-    session.execute(insert(_ENTRIES), rows)
+    session.execute(_INSERT_ENTRIES, rows)
     subjects = [
         {"seq": row["seq"], "subject": subject}
         for row, event in zip(rows, events, strict=True)
         for subject in subjects_of(event.target, event.details)
     ]
     if subjects:
-        session.execute(insert(_SUBJECTS), subjects)
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(hash=prev_hash))
+        session.execute(_INSERT_SUBJECTS, subjects)
+    session.execute(_SET_HEAD_HASH, {"head_hash": prev_hash})
 
 
 def subjects_of(target: str | None, details: dict[str, Any] | None) -> set[str]:

@@ -10,7 +10,7 @@ from pathlib import Path, PurePath
 
 from anyio import to_thread
 from elasticsearch import Elasticsearch
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -299,17 +299,17 @@ def _existing_copy(session: Session, partner_id: str, sha256: str, *, user: User
     ).first()
 
 
+# Built once: every search reads the caller's grants.
+_ACTIVE_GRANTS = select(AccessGrant.document_id).where(
+    AccessGrant.user_sub == bindparam("user_sub"),
+    AccessGrant.expires_at > bindparam("now"),
+    AccessGrant.returned_at.is_(None),
+)
+
+
 def active_grants(session: Session, *, user_sub: str) -> frozenset[str]:
     """Documents the user may see through an approved, unexpired, unreturned borrow."""
-    now = datetime.now(UTC)
-    rows = session.scalars(
-        select(AccessGrant.document_id).where(
-            AccessGrant.user_sub == user_sub,
-            AccessGrant.expires_at > now,
-            AccessGrant.returned_at.is_(None),
-        )
-    )
-    return frozenset(rows)
+    return frozenset(session.scalars(_ACTIVE_GRANTS, {"user_sub": user_sub, "now": datetime.now(UTC)}))
 
 
 def get_visible_document(session: Session, *, user: User, document_id: str) -> Document:

@@ -38,6 +38,13 @@ _CHECK_X = "XxＸｘ"
 _GROUP = re.compile(r"[0-9０-９]+[XxＸｘ]?")
 # What may stand between the groups of one number: spaces, dashes, highlight tags.
 _JOINER = re.compile(r"(?:[ \u3000\u00a0\-－]|</?em>){1,4}")
+# Groups one joiner apart: the longest stretch one number may be read from. The lookahead
+# skips, inside the regular expression engine, every stretch too short to hold an ID number:
+# most of a response's digits (dates, counts, scores) stand in those.
+_CHAIN = re.compile(
+    r"[0-9０-９](?=[0-9０-９XxＸｘ \u3000\u00a0\-－</em>]{14})[0-9０-９]*[XxＸｘ]?"
+    + r"(?:" + _JOINER.pattern + _GROUP.pattern + r")*"
+)
 _WORD_CHAR = re.compile(r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]")
 # Before a number only a digit joins it to something longer ("ID110101…" is still a number).
 _DIGIT_CHAR = re.compile(r"[0-9０-９]")
@@ -129,10 +136,6 @@ def is_id_number(value: str, *, after_business_label: bool = False) -> bool:
     return not after_business_label
 
 
-def _groups(text: str) -> list[re.Match[str]]:
-    return list(_GROUP.finditer(text))
-
-
 def _is_boundary(text: str, index: int, joined: re.Pattern[str] = _WORD_CHAR) -> bool:
     return index < 0 or index >= len(text) or not joined.match(text[index])
 
@@ -141,7 +144,14 @@ def find_id_numbers(text: str) -> Iterator[IdNumberSpan]:
     """The ID numbers in `text`, in order."""
     if not text:
         return
-    groups = _groups(text)
+    for chain in _CHAIN.finditer(text):
+        # Joiners included, a stretch shorter than 15 characters cannot hold 15 digits.
+        if chain.end() - chain.start() >= 15:
+            yield from _id_numbers_in_chain(text, list(_GROUP.finditer(text, chain.start(), chain.end())))
+
+
+def _id_numbers_in_chain(text: str, groups: list[re.Match[str]]) -> Iterator[IdNumberSpan]:
+    """The ID numbers read from consecutive groups of one chain (joined by joiners)."""
     i = 0
     while i < len(groups):
         first = groups[i]
@@ -178,7 +188,7 @@ def mask_id_numbers(text: str, *, keep: Callable[[str], bool] | None = None) -> 
 
     `keep(value)` may spare numbers the caller is entitled to see (a borrower's document).
     """
-    if not text or not any(char in _DIGITS for char in text):
+    if not text:
         return text
     hidden: set[int] = set()
     for span in find_id_numbers(text):

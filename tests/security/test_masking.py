@@ -52,6 +52,10 @@ def _credit_code(first17: str) -> str:
         (f"身份证 {OLD_STYLE}", "身份证 320106******451"),
         ("<em>110101</em> <em>19900307</em> 1234", "<em>110101</em> <em>********</em> 1234"),
         ("ID110101199003071234", "ID110101********1234"),
+        # Read from the middle of a longer stretch of joined groups (a date written just before it).
+        ("2026-03-01 110101 19900307 1234", "2026-03-01 110101 ******** 1234"),
+        ('{"expires_on":"2033-10-22","score":19.036362,"text":"<em>110101</em>-19900307-1234"}',
+         '{"expires_on":"2033-10-22","score":19.036362,"text":"<em>110101</em>-********-1234"}'),
         (f"两人：{_id('11010119900307123')}、{_id('35010219850612301')}",
          f"两人：110101********{_id('11010119900307123')[-4:]}、350102********{_id('35010219850612301')[-4:]}"),
         # An ID number whose check character fits is masked whatever label stands before it.
