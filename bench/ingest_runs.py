@@ -15,7 +15,7 @@ from archive.storage import StagedFile, file_digests
 from bench.common import prepare_data_dir
 from bench.partners import make_partner
 from ingest.pipeline import WorkerContext, process_document
-from ingest.worker import build_context
+from ingest.worker import build_context, freeze_start_up_objects
 
 ARCHIVIST = User(sub="bench", roles=frozenset({"archivist"}), departments=frozenset(), clearance="confidential")
 MEDIA_TYPES = {".pdf": "application/pdf", ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
@@ -30,6 +30,7 @@ class Ingest:
                                  intake_checks=intake_checks)
         self.ctx: WorkerContext = build_context(self.settings)
         self._partners = 0
+        freeze_start_up_objects()  # as a started worker does
 
     def record(self, path: Path) -> str:
         """Record the file for a new partner (so the same bytes are never a duplicate)."""
