@@ -299,6 +299,19 @@ def test_a_licence_with_its_qr_code_torn_off_or_turned_upside_down(tmp_path: Pat
         assert result.problems[name], name
 
 
+def test_a_licence_kept_as_a_word_file_is_read_without_a_qr_code(tmp_path: Path) -> None:
+    from tests import samples
+
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    licence = samples.docx_file(tmp_path / "营业执照.docx", samples.LICENCE_TEXT.splitlines())
+    extraction = extract(licence, docx, limits=ExtractionLimits(ocr_workers=1))
+    result = extract_fields("business_license", [(page.number, page.text) for page in extraction.pages], {})
+    result = with_licence_qr(result, path=licence, media_type=docx, extraction=extraction)
+    # Looked for on a page image only; a Word file has none, so the code is listed as not read.
+    assert result.fields["credit_code"].value == CREDIT_CODE
+    assert "qr_host" not in result.fields and "二维码" in result.problems["qr_host"]
+
+
 def test_a_licence_fed_in_sideways_or_photographed_at_an_angle(tmp_path: Path) -> None:
     bad_scans = {
         "sideways": layouts.ScanOptions(dpi=200, turned=90, seed=6),

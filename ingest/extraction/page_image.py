@@ -17,6 +17,11 @@ _POINTS_PER_INCH = 72
 RENDER_ERRORS = (OSError, ValueError, pdfium.PdfiumError)
 
 
+def renders(media_type: str) -> bool:
+    """Whether `render_page` draws pages of this type (Word and OFD files have none drawn here)."""
+    return media_type == PDF or media_type in PIL_FORMATS
+
+
 def render_page(
     path: Path, media_type: str, number: int, dpi: int = 300
 ) -> tuple[Image.Image, tuple[int, int] | None]:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import zxingcpp
 
-from ingest.extraction.page_image import RENDER_ERRORS, render_page
+from ingest.extraction.page_image import RENDER_ERRORS, render_page, renders
 from ingest.fields.model import FieldValue
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ class QrReading:
 
 def read_licence_qr(path: Path, media_type: str, pages: list[int]) -> QrReading:
     """The first QR code with a web address found on the document's first pages."""
+    if not renders(media_type):
+        # A licence kept as a Word or OFD file: no page image to look for a code in.
+        return QrReading(None, None)
     for number in pages[:_MAX_PAGES]:
         try:
             image, _dpi = render_page(path, media_type, number, _DPI)
