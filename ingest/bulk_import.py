@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.antivirus import make_scanner
 from archive.archival_codes import ArchivalRule, apply_code, assign_codes
 from archive.audit import Event, record_events
-from archive.checks import CheckInput, check_document, finish_run, start_run, stored_facts
+from archive.checks import CheckInput, check_document, finish_run, record_lookups, start_run, stored_facts
 from archive.db import session_scope
 from archive.documents import safe_filename, scan_record
 from archive.errors import UnsupportedFile
@@ -565,14 +565,18 @@ def _keep(
                     selectinload(Document.page_texts),
                     selectinload(Document.partner),
                     selectinload(Document.review_items),
+                    selectinload(Document.ocr_cache_uses),
                 )
             )
         )
-        for document in documents:
-            extraction, fields, _facts = extracted[document.id]
-            store_text(document, extraction, fields)
-            report.pages += len(extraction.pages)
-            report.ocr_pages += extraction.ocr_pages
+        # One flush for the batch: a flush per document (each document's review items are
+        # inserted with a statement, which would flush first) cost more than the pool's reading.
+        with session.no_autoflush:
+            for document in documents:
+                extraction, fields, _facts = extracted[document.id]
+                store_text(document, extraction, fields)
+                report.pages += len(extraction.pages)
+                report.ocr_pages += extraction.ocr_pages
         session.flush()
         return [(document.id, index_body(document), extracted[document.id][2]) for document in documents]
 
@@ -642,6 +646,7 @@ def _check_batch(
     run = session.get(CheckRun, report.check_run)
     assert run is not None
     groups: dict[str, Any] = {}
+    lookups = record_lookups(session, documents)
     for document in documents:
         given = facts.get(document.id) or stored_facts(
             ctx.store, document.sha256, max_inflated_bytes=ctx.limits.max_docx_inflated_bytes
@@ -654,6 +659,7 @@ def _check_batch(
             stage="intake",
             given=CheckInput(given),
             groups=groups,
+            lookups=lookups,
         )
         report.checks_failed += 0 if check.passed else 1
 

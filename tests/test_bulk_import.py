@@ -186,3 +186,83 @@ def _documents(settings) -> list[Document]:  # type: ignore[no-untyped-def]
         session.expunge_all()
     engine.dispose()
     return documents
+
+
+def test_an_import_keeps_and_checks_each_document_as_the_worker_would(
+    tmp_path, settings, client, upload, run_worker, make_caller, create_partner
+) -> None:
+    """The import keeps a batch's text with one flush and judges its intake checks on lookups
+    fetched for the whole batch: the records and check items are those of one at a time."""
+    from archive.checks import CheckInput, evaluate, record_lookups, stored_facts
+    from archive.models import DestructionRecord, DocumentCheck, ReviewItem
+    from archive.storage import OriginalStore
+
+    importer = create_partner("福建省闽江供应链管理有限公司", "采购部")
+    uploader = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    archive = tmp_path / "archive"
+    (archive / "business_license").mkdir(parents=True)
+    (archive / "contract").mkdir()
+    # A licence without its credit code and expiry: unread fields go to the review queue.
+    licence = samples.docx_file(archive / "business_license" / "营业执照.docx",
+                                ["营业执照", "名称 福建省闽江供应链管理有限公司", "类型 有限责任公司"])
+    samples.text_pdf(archive / "business_license" / "营业执照副本.pdf", [samples.LICENCE_TEXT])
+    for n in range(3):
+        samples.text_pdf(archive / "contract" / f"采购合同{n}.pdf", [f"{samples.CONTRACT_TEXT}\n补充条款第{n}条"])
+    options = ImportOptions(partner=importer["id"], doc_type=DocType.other,
+                            confidentiality=Confidentiality.internal, user="chen.dang", jobs=1)
+    report = import_directory(settings, archive, options)
+    assert (report.indexed, report.failed, report.skipped) == (5, [], [])
+
+    engine = make_engine(settings.resolved_database_url)
+    store = OriginalStore(settings.originals_dir)
+    with make_session_factory(engine)() as session:
+        imported = list(session.scalars(select(Document).where(Document.partner_id == importer["id"])))
+
+        def judged_alone(document: Document, **lookups: object) -> list[tuple[str, str, str]]:
+            facts = stored_facts(store, document.sha256, max_inflated_bytes=settings.max_inflated_mb * 1024 * 1024)
+            items = evaluate(session, document, settings=settings, stage="intake", given=CheckInput(facts), **lookups)
+            return [(item.code, item.result, item.evidence) for item in items]
+
+        for document in imported:
+            (check,) = session.scalars(select(DocumentCheck).where(DocumentCheck.document_id == document.id))
+            assert check.run_id == report.check_run
+            assert [(item["code"], item["result"], item["evidence"]) for item in check.items] == judged_alone(
+                document
+            ), document.original_filename
+
+        # A code also held by a destroyed document is found so in a batch too.
+        first = imported[0]
+        session.add(DestructionRecord(
+            request_id="r1", document_id="d1", archive_no="x", partner_id=importer["id"], partner_name="x",
+            doc_type=first.doc_type, title="x", confidentiality="internal", department="采购部",
+            original_filename="x.pdf", sha256="0" * 64, uploaded_at=first.created_at,
+            archival_code=first.archival_code, reason="测试", requested_by="a", approved_by="b", executed_by="c",
+            executed_at=first.created_at,
+        ))
+        lookups = record_lookups(session, imported)
+        assert lookups.code_counts[first.archival_code] == 2
+        for document in imported:
+            assert judged_alone(document, lookups=lookups) == judged_alone(document)
+        assert ("GD-1-8", "fail") in [(code, result) for code, result, _ in judged_alone(first, lookups=lookups)]
+        session.rollback()
+
+    # The same licence uploaded for another partner and read by the worker: the same record.
+    office = make_caller("wang.fang", roles="archivist", clearance="confidential")
+    response = upload(office, licence, partner_id=uploader["id"], doc_type="business_license")
+    assert response.status_code == 202, response.text
+    run_worker()
+    with make_session_factory(engine)() as session:
+        imported_licence = session.scalars(
+            select(Document).where(Document.partner_id == importer["id"], Document.original_filename == "营业执照.docx")
+        ).one()
+        uploaded = session.scalars(select(Document).where(Document.partner_id == uploader["id"])).one()
+
+        def kept(document: Document) -> tuple:
+            items = session.scalars(select(ReviewItem).where(ReviewItem.document_id == document.id))
+            return (document.status, document.title, document.pages, document.fields, document.field_problems,
+                    sorted((item.field, item.kind, item.reason) for item in items),
+                    [(page.number, page.text, page.source) for page in document.page_texts])
+
+        assert kept(imported_licence) == kept(uploaded)
+        assert "credit_code" in imported_licence.field_problems
+    engine.dispose()
