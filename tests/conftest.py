@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import uuid
@@ -52,6 +53,20 @@ def _stop_nodes_of_dead_runs() -> None:
             continue  # not ours to judge
         LocalNode(home=home, distribution_dir=default_distribution_dir()).stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run stopped by SIGTERM (a CI time limit, `kill`) unwinds as Ctrl-C does.
+
+    Python's default for SIGTERM is to die on the spot: no fixture is torn down, and the
+    Elasticsearch nodes, PostgreSQL and Redis this run started keep running after it.
+    As a KeyboardInterrupt, pytest ends the session and tears every fixture down.
+    """
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
 
 
 @pytest.hookimpl(hookwrapper=True)
