@@ -145,9 +145,15 @@ def find_id_numbers(text: str) -> Iterator[IdNumberSpan]:
     if not text:
         return
     for chain in _CHAIN.finditer(text):
+        start, end = chain.span()
         # Joiners included, a stretch shorter than 15 characters cannot hold 15 digits.
-        if chain.end() - chain.start() >= 15:
-            yield from _id_numbers_in_chain(text, list(_GROUP.finditer(text, chain.start(), chain.end())))
+        if end - start < 15:
+            continue
+        groups = list(_GROUP.finditer(text, start, end))
+        # One unbroken run (an identifier, an account number) is a number only at its full length.
+        if len(groups) == 1 and end - start not in (15, 18):
+            continue
+        yield from _id_numbers_in_chain(text, groups)
 
 
 def _id_numbers_in_chain(text: str, groups: list[re.Match[str]]) -> Iterator[IdNumberSpan]:
