@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -69,6 +70,10 @@ _INDEX_BATCH = 200
 _IN_FLIGHT_PER_JOB = 64
 _CHUNK = 1024 * 1024
 _DOC_TYPES = {kind.value for kind in DocType}
+# The import's threads write the record one at a time. SQLite admits one writer and a blocked
+# one sleeps in growing steps (up to 100 ms): waiting here instead, the next writer starts as
+# soon as the lock is free (contended, the parent spent more time asleep than working).
+_RECORD_WRITES = threading.Lock()
 
 
 @dataclass
@@ -208,67 +213,32 @@ def _record_batch(
     """
     with session_scope(ctx.session_factory) as session:
         candidates = _scanned(ctx, _new_files(session, root, files, options, report, io), report)
-        lease_expires_at = datetime.now(UTC) + ctx.lease
-        numbers: dict[str, list[str]] = {}
-        for partner_id, group in _by_partner(candidates).items():
-            numbers[partner_id] = document_archive_nos(session, partner=group[0].partner, count=len(group))
-        rule = ArchivalRule.from_settings(ctx.settings)
-        codes: dict[tuple[str, str], list[Any]] = {}
-        for candidate in candidates:
-            codes.setdefault((candidate.doc_type, candidate.partner.department), []).append(candidate)
-        assigned = {
-            key: assign_codes(session, rule=rule, doc_type=key[0], department=key[1], count=len(group))
-            for key, group in codes.items()
-        }
-        documents = []
-        for candidate in candidates:
-            document = Document(
-                partner_id=candidate.partner.id,
-                archive_no=numbers[candidate.partner.id].pop(0),
-                doc_type=candidate.doc_type,
-                confidentiality=options.confidentiality.value,
-                department=candidate.partner.department,
-                title=candidate.path.stem[:300],
-                title_source="filename",
-                original_filename=safe_filename(candidate.path.name),
-                media_type=candidate.media_type,
-                size_bytes=candidate.size,
-                sha256=candidate.sha256,
-                sm3=candidate.sm3,
-                file_properties={"virus_scan": candidate.virus_scan} if candidate.virus_scan else {},
-                fields={},
-                field_provenance={},
-                status="processing",
-                lease_expires_at=lease_expires_at,
-                attempts=1,
-                uploaded_by=options.user,
-            )
-            apply_code(document, assigned[(candidate.doc_type, candidate.partner.department)].pop(0))
-            documents.append(document)
-            session.add(document)
+        # Copied before the transaction starts, so that the record's write lock is not held meanwhile.
         placed_here = _store_originals(ctx, candidates, io)
         try:
-            session.flush()
-            record_events(
-                session,
-                [
-                    Event(
-                        options.user,
-                        "upload",
-                        document.id,
-                        {
-                            "import": True,
-                            "filename": c.relative,
-                            "sha256": c.sha256,
-                            "size": c.size,
-                            "sm3": c.sm3,
-                            "archival_code": document.archival_code,
-                        },
-                    )
-                    for document, c in zip(documents, candidates, strict=True)
-                ],
-            )
-            session.commit()
+            with _RECORD_WRITES:
+                documents = _documents(ctx, session, candidates, options)
+                session.flush()
+                record_events(
+                    session,
+                    [
+                        Event(
+                            options.user,
+                            "upload",
+                            document.id,
+                            {
+                                "import": True,
+                                "filename": c.relative,
+                                "sha256": c.sha256,
+                                "size": c.size,
+                                "sm3": c.sm3,
+                                "archival_code": document.archival_code,
+                            },
+                        )
+                        for document, c in zip(documents, candidates, strict=True)
+                    ],
+                )
+                session.commit()
         except BaseException:
             # No record, no original: take back the files this batch placed.
             for sha256 in placed_here:
@@ -279,6 +249,51 @@ def _record_batch(
         sources[document.id] = _Source(original, candidate.media_type, candidate.doc_type)
     report.recorded += [document.id for document in documents]
     return [document.id for document in documents]
+
+
+def _documents(
+    ctx: WorkerContext, session: Session, candidates: list[_Candidate], options: ImportOptions
+) -> list[Document]:
+    """The batch's records, numbered and coded, added to `session` (leased to this import)."""
+    lease_expires_at = datetime.now(UTC) + ctx.lease
+    numbers: dict[str, list[str]] = {}
+    for partner_id, group in _by_partner(candidates).items():
+        numbers[partner_id] = document_archive_nos(session, partner=group[0].partner, count=len(group))
+    rule = ArchivalRule.from_settings(ctx.settings)
+    codes: dict[tuple[str, str], list[Any]] = {}
+    for candidate in candidates:
+        codes.setdefault((candidate.doc_type, candidate.partner.department), []).append(candidate)
+    assigned = {
+        key: assign_codes(session, rule=rule, doc_type=key[0], department=key[1], count=len(group))
+        for key, group in codes.items()
+    }
+    documents = []
+    for candidate in candidates:
+        document = Document(
+            partner_id=candidate.partner.id,
+            archive_no=numbers[candidate.partner.id].pop(0),
+            doc_type=candidate.doc_type,
+            confidentiality=options.confidentiality.value,
+            department=candidate.partner.department,
+            title=candidate.path.stem[:300],
+            title_source="filename",
+            original_filename=safe_filename(candidate.path.name),
+            media_type=candidate.media_type,
+            size_bytes=candidate.size,
+            sha256=candidate.sha256,
+            sm3=candidate.sm3,
+            file_properties={"virus_scan": candidate.virus_scan} if candidate.virus_scan else {},
+            fields={},
+            field_provenance={},
+            status="processing",
+            lease_expires_at=lease_expires_at,
+            attempts=1,
+            uploaded_by=options.user,
+        )
+        apply_code(document, assigned[(candidate.doc_type, candidate.partner.department)].pop(0))
+        documents.append(document)
+        session.add(document)
+    return documents
 
 
 def _new_files(
@@ -498,14 +513,13 @@ def _result(
     try:
         return future.result()
     except ExtractionError as error:
-        fail_document(ctx, document_id, reason=error.reason, message=str(error))
-        report.failed.append((document_id, str(error)))
-        _check_failed(ctx, document_id, report, reason=error.reason, error=str(error))
+        reason, message = error.reason, str(error)
     except Exception as error:
-        message = f"处理失败 (processing failed): {type(error).__name__}: {error}"
-        fail_document(ctx, document_id, reason="internal_error", message=message)
+        reason, message = "internal_error", f"处理失败 (processing failed): {type(error).__name__}: {error}"
+    with _RECORD_WRITES:
+        fail_document(ctx, document_id, reason=reason, message=message)
         report.failed.append((document_id, message))
-        _check_failed(ctx, document_id, report, reason="internal_error", error=message)
+        _check_failed(ctx, document_id, report, reason=reason, error=message)
     return None
 
 
@@ -543,7 +557,7 @@ def _finish_check_run(ctx: WorkerContext, report: ImportReport) -> None:
 
 
 def _renew(ctx: WorkerContext, document_ids: list[str]) -> None:
-    with session_scope(ctx.session_factory) as session:
+    with _RECORD_WRITES, session_scope(ctx.session_factory) as session:
         session.execute(
             update(Document)
             .where(Document.id.in_(document_ids), Document.status == "processing")
@@ -556,7 +570,7 @@ def _keep(
 ) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
     """Keep a batch's text and fields in one transaction (before indexing, as the worker does:
     the text outlives a search engine outage); the index bodies of the documents kept."""
-    with session_scope(ctx.session_factory) as session:
+    with _RECORD_WRITES, session_scope(ctx.session_factory) as session:
         documents = list(
             session.scalars(
                 select(Document)
@@ -601,14 +615,14 @@ def _index_kept(
         if not is_unavailable(exc):
             raise
         # The text is kept; a worker indexes these once the engine answers.
-        with session_scope(ctx.session_factory) as session:
+        with _RECORD_WRITES, session_scope(ctx.session_factory) as session:
             session.execute(
                 update(Document)
                 .where(Document.id.in_(document_ids), Document.status == "processing")
                 .values(status="queued", lease_expires_at=None)
             )
         raise ImportAborted(f"搜索引擎不可用，导入中止 (search engine unavailable): {exc}") from exc
-    with session_scope(ctx.session_factory) as session:
+    with _RECORD_WRITES, session_scope(ctx.session_factory) as session:
         documents = list(
             session.scalars(
                 select(Document)

@@ -266,3 +266,34 @@ def test_an_import_keeps_and_checks_each_document_as_the_worker_would(
         assert kept(imported_licence) == kept(uploaded)
         assert "credit_code" in imported_licence.field_problems
     engine.dispose()
+
+
+def test_a_batch_that_cannot_be_recorded_leaves_no_original_behind(tmp_path, settings, create_partner) -> None:
+    """The originals are copied before the batch's transaction; if it fails they are taken back."""
+    from sqlalchemy import update
+
+    from archive.models import ArchiveSequence
+
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    samples.text_pdf(first / "采购合同.pdf", [samples.CONTRACT_TEXT])
+    for n in range(3):
+        samples.text_pdf(second / f"补充协议{n}.pdf", [f"{samples.CONTRACT_TEXT}\n补充条款第{n}条"])
+    options = ImportOptions(partner=partner["id"], doc_type=DocType.contract,
+                            confidentiality=Confidentiality.internal, user="chen.dang", jobs=1)
+    assert import_directory(settings, first, options).indexed == 1
+
+    engine = make_engine(settings.resolved_database_url)
+    # The 档号 sequence set back: the next batch's first code is taken, and its insert fails.
+    with make_session_factory(engine)() as session:
+        session.execute(update(ArchiveSequence).where(ArchiveSequence.key.startswith("item:")).values(last_value=0))
+        session.commit()
+    with pytest.raises(Exception, match="UNIQUE|unique|duplicate"):
+        import_directory(settings, second, options)
+    with make_session_factory(engine)() as session:
+        assert [doc.original_filename for doc in session.scalars(select(Document))] == ["采购合同.pdf"]
+    engine.dispose()
+    stored = [path for path in settings.originals_dir.rglob("*") if path.is_file() and ".staging" not in path.parts]
+    assert len(stored) == 1
