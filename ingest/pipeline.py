@@ -169,14 +169,12 @@ def _facts_ahead(ctx: WorkerContext, sha256: str, extraction: Extraction) -> Fut
         return None
     if _facts_reader is None:
         _facts_reader = ThreadPoolExecutor(max_workers=2, thread_name_prefix="intake-facts")
-    loadable = extraction.loadable_pages
-    page_counts = None if loadable is None else (len(extraction.pages), loadable)
     return _facts_reader.submit(
         stored_facts,
         ctx.store,
         sha256,
         max_inflated_bytes=ctx.limits.max_docx_inflated_bytes,
-        pdf_page_counts=page_counts,
+        pdf_page_counts=extraction.pdf_page_counts,
     )
 
 

@@ -87,7 +87,12 @@ def read_for_archive(
     """What a bulk import's pool process computes per file: text, fields, and (when the
     intake checks run) the file's facts and digests, so the parent only judges them."""
     extraction, fields = read_document(document_id, doc_type, path, media_type, limits=limits)
-    facts = facts_of_file(path, max_inflated_bytes=limits.max_docx_inflated_bytes) if with_facts else None
+    if not with_facts:
+        return extraction, fields, None
+    # The extraction just loaded every page of a PDF: its count, not a second loading.
+    facts = facts_of_file(
+        path, max_inflated_bytes=limits.max_docx_inflated_bytes, pdf_page_counts=extraction.pdf_page_counts
+    )
     return extraction, fields, facts
 
 

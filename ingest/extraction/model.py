@@ -86,6 +86,11 @@ class Extraction:
     loadable_pages: int | None = None
 
     @property
+    def pdf_page_counts(self) -> tuple[int, int] | None:
+        """(pages read, pages loadable) of a PDF, for the file facts (`inspect_file`)."""
+        return None if self.loadable_pages is None else (len(self.pages), self.loadable_pages)
+
+    @property
     def ocr_pages(self) -> int:
         """How many pages were read by OCR."""
         return sum(1 for page in self.pages if page.source == "ocr")
