@@ -13,15 +13,10 @@ from sqlalchemy.orm import Session
 from archive.archival_codes import RETENTION_LABELS
 from archive.audit import record_event
 from archive.exports import Attachment, Heading, Table, table_bytes
+from archive.labels import CONFIDENTIALITY_LABELS, DOC_TYPE_LABELS
 from archive.models import Document, Partner
 from archive.permissions import User, document_visibility_clause, masks_id_numbers_for
-from archive.reports import (
-    CONFIDENTIALITY_LABELS,
-    DOC_TYPE_LABELS,
-    STATUS_LABELS,
-    effective_expiry,
-    today,
-)
+from archive.reports import STATUS_LABELS, effective_expiry, today
 
 CatalogueFormat = Literal["json", "csv", "xlsx"]
 

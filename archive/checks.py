@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from archive.archival_codes import RETENTION_CODES, RETENTION_LABELS, ArchivalRule, group_sequence
 from archive.audit import verify_entry
 from archive.file_facts import facts_of_file
+from archive.labels import CONFIDENTIALITY_LABELS, DOC_TYPE_LABELS
 from archive.models import AuditEntry, CheckRun, DestructionRecord, Document, DocumentCheck
 from archive.permissions import CONFIDENTIALITY_LEVELS
-from archive.reports import CONFIDENTIALITY_LABELS, DOC_TYPE_LABELS
 from archive.settings import Settings
 from archive.storage import OriginalStore
 

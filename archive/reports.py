@@ -30,6 +30,7 @@ from archive.exports import (
     table_bytes,
     xlsx_bytes,
 )
+from archive.labels import CONFIDENTIALITY_LABELS, DOC_TYPE_LABELS
 from archive.masking import mask_id_numbers
 from archive.models import Document, Partner
 from archive.partner_life.completeness import LIVE_STATUSES, assess_partners
@@ -49,17 +50,6 @@ from archive.supersession import awaiting_confirmation_clause
 REPORT_ROLES = ("archivist", "compliance", "admin")
 
 KIND_LABELS = {"customer": "客户", "supplier": "供应商", "partner": "合作伙伴", "prospect": "潜在客户"}
-DOC_TYPE_LABELS = {
-    "business_license": "营业执照",
-    "contract": "合同",
-    "id_card": "身份证",
-    "bank_account": "银行开户信息",
-    "authorization": "授权委托书",
-    "qualification": "资质证书",
-    "invoice": "发票",
-    "other": "其他",
-}
-CONFIDENTIALITY_LABELS = {"public": "公开", "internal": "一般", "secret": "秘密", "confidential": "机密"}
 STATUS_LABELS = {"queued": "排队中", "processing": "处理中", "indexed": "已入库", "failed": "处理失败"}
 
 PARTNER_COLUMNS = ("序号", "供应商/客户", "企业法人", "联系人", "联系电话", "联系邮件", "合作内容", "备注")
