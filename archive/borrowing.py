@@ -162,8 +162,20 @@ def return_loan(session: Session, *, user: User, request_id: str) -> BorrowReque
     if effective_status(request) != "approved":
         raise Conflict(f"该申请不在借阅中，当前状态：{effective_status(request)} (not on loan)")
     now = datetime.now(UTC)
-    request.status = "returned"
-    request.returned_at = now
+    # Guarded like a recall: a return read before a recall (or the loan's end) committed
+    # must not turn a recalled loan back into a returned one.
+    returned = session.execute(
+        update(BorrowRequest)
+        .where(
+            BorrowRequest.id == request_id,
+            BorrowRequest.status == "approved",
+            BorrowRequest.expires_at > now,
+        )
+        .values(status="returned", returned_at=now)
+    )
+    if returned.rowcount != 1:
+        session.refresh(request)
+        raise Conflict(f"该申请不在借阅中，当前状态：{effective_status(request)} (not on loan)")
     _end_grants(session, request, now)
     record_event(
         session,
@@ -173,6 +185,7 @@ def return_loan(session: Session, *, user: User, request_id: str) -> BorrowReque
         details={"document_ids": request.document_ids},
     )
     session.flush()
+    session.refresh(request)
     return request
 
 
