@@ -195,7 +195,12 @@ def _as_date(value: object) -> date | None:
 
 
 def index_document(es: Elasticsearch, *, prefix: str, document: Document) -> None:
-    """Write one document under its own id, so that repeating it never duplicates it.
+    """Write one document under its own id, so that repeating it never duplicates it."""
+    write_document(es, prefix=prefix, document_id=document.id, body=index_body(document))
+
+
+def write_document(es: Elasticsearch, *, prefix: str, document_id: str, body: dict[str, Any]) -> None:
+    """Write one document's `index_body` under its id; searchable on return.
 
     The refresh makes `indexed` mean searchable. `wait_for` waited for the next scheduled
     refresh, ~1 s per document whatever its size, which capped a worker thread at about one
@@ -203,12 +208,7 @@ def index_document(es: Elasticsearch, *, prefix: str, document: Document) -> Non
     Bulk imports index without it and refresh once (ingest/bulk_import.py). Every write
     refreshes explicitly, none waits for a scheduled refresh: an import turns those off.
     """
-    es.index(
-        index=documents_alias(prefix),
-        id=document.id,
-        document=index_body(document),
-        refresh=True,
-    )
+    es.index(index=documents_alias(prefix), id=document_id, document=body, refresh=True)
 
 
 def reindex_documents(es: Elasticsearch, *, prefix: str, documents: Iterable[Document]) -> int:

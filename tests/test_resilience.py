@@ -10,12 +10,12 @@ from pathlib import Path
 
 import jwt
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, update
 from sqlalchemy.orm import Session
 
 from archive.jobs import JobQueue
-from archive.models import Document
-from archive.search_index import documents_alias
+from archive.models import Document, DocumentCheck
+from archive.search_index import documents_alias, ensure_index
 from archive.settings import Settings
 from ingest.pipeline import requeue_abandoned
 from ingest.worker import attach, build_context
@@ -74,6 +74,7 @@ def test_engine_down_refuses_search_keeps_uploads_and_indexes_them_later(
     queue.huey.execute(task)
     waiting = _status(settings, document_id)
     assert waiting.status == "queued"
+    assert waiting.check_status is None  # judged once indexed, not for an attempt given back
     assert waiting.pages == 1
     assert waiting.attempts == 0
     assert queue.huey.scheduled_count() == 1  # the queue's own retry, not a lost job
@@ -305,3 +306,32 @@ def test_a_cluster_named_by_several_nodes_is_searched_while_the_first_is_down(
             response = client.get("/api/v1/search", params={"q": "采购合同"}, headers=buyer.headers)
             assert response.status_code == 200, response.text
         assert client.get("/api/v1/readyz").json()["checks"]["elasticsearch"] == "ok"
+
+
+def test_a_write_the_engine_refuses_leaves_one_intake_check_that_of_the_failure(
+    tmp_path, settings, es, make_caller, create_partner, upload, run_worker
+) -> None:
+    """The intake check runs while the engine writes the document, in the same transaction:
+    when the write is refused, only the failure's own check is kept, never one of a document
+    that was about to be indexed."""
+    partner = create_partner("厦门鹭岛机电设备有限公司", "采购部")
+    buyer = make_caller("zhang.wei", departments="采购部")
+    pdf = text_pdf(tmp_path / "采购合同.pdf", [CONTRACT_TEXT])
+    document_id = upload(buyer, pdf, partner_id=partner["id"]).json()["id"]
+    alias = documents_alias(settings.es_index_prefix)
+    ensure_index(es, prefix=settings.es_index_prefix)
+    es.indices.put_settings(index=alias, settings={"index.blocks.write": True})
+    try:
+        assert run_worker() == 1
+    finally:
+        es.indices.put_settings(index=alias, settings={"index.blocks.write": None})
+    document = _status(settings, document_id)
+    assert (document.status, document.error_reason, document.check_status) == ("failed", "internal_error", "failed")
+    engine = create_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        checks = session.scalars(select(DocumentCheck).where(DocumentCheck.document_id == document_id)).all()
+        readable = [item for item in checks[0].items if item["code"] == "GD-3-4"] if checks else []
+    engine.dispose()
+    assert len(checks) == 1 and not checks[0].passed
+    assert [item["result"] for item in readable] == ["fail"]
+    assert es.count(index=alias)["count"] == 0
