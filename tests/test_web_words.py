@@ -46,6 +46,7 @@ def test_values_read_as_words() -> None:
     assert field_value("zh", "perpetual", True) == "长期"
     assert field_value("en", "perpetual", True) == "Long-term"
     assert field_value("zh", "amount", "123456.00") == "123,456.00 元"
+    assert field_value("zh", "registered_capital", "5000000.00") == "5,000,000.00 元"
     assert field_value("zh", "legal_hold", False) == "否"
 
 

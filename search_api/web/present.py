@@ -91,13 +91,17 @@ def yes_no(lang: str, value: bool) -> str:
     return ("Yes" if value else "No") if lang == "en" else ("是" if value else "否")
 
 
+# Fields kept as a decimal number of 元 ("5000000.00").
+AMOUNT_FIELDS = frozenset({"amount", "registered_capital"})
+
+
 def field_value(lang: str, key: str, value: Any) -> str:
     """A read value for people: 长期 for a perpetual term, 元 amounts with separators."""
     if key == "perpetual":
         return ("Long-term" if lang == "en" else "长期") if value is True else "—"
     if isinstance(value, bool):
         return yes_no(lang, value)
-    if key == "amount" and isinstance(value, str):
+    if key in AMOUNT_FIELDS and isinstance(value, str):
         try:
             amount = Decimal(value)
         except InvalidOperation:

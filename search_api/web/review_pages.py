@@ -18,7 +18,8 @@ from archive.errors import InvalidInput
 from archive.models import Document, ReviewItem
 from archive.permissions import User, mask_id_numbers, sees_id_numbers, visible_superseder
 from archive.schemas import DocType
-from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, render
+from search_api.web.core import WebRoute, WebSession, WebSettings, WebUser, language, render
+from search_api.web.present import field_value
 from search_api.web.search_pages import _PAGED_TYPES as PAGED_TYPES
 from search_api.web.security import check_csrf
 
@@ -62,7 +63,7 @@ def _superseded(session: Session, user: User, document: Document) -> bool:
     return visible_superseder(session, user, document.superseded_by) is not None
 
 
-def _item_view(user: User, document: Document, item: ReviewItem) -> dict[str, Any]:
+def _item_view(lang: str, user: User, document: Document, item: ReviewItem) -> dict[str, Any]:
     show = _shown(user, document)
     provenance = (document.field_provenance or {}).get(item.field) or {}
     page = provenance.get("page") if isinstance(provenance.get("page"), int) else None
@@ -71,7 +72,8 @@ def _item_view(user: User, document: Document, item: ReviewItem) -> dict[str, An
         value = "长期"
     return {
         "item": item,
-        "value": show(value) if value is not None else None,
+        # As the document page shows it (an amount with separators and 元), not as stored.
+        "value": show(field_value(lang, item.field, value)) if value is not None else None,
         "raw": show(provenance.get("raw")) if provenance.get("raw") else None,
         "reason": show(item.reason) if item.reason else None,
         "confidence": provenance.get("confidence"),
@@ -107,7 +109,7 @@ def review_page(
         session, user=user, filters=filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     rows = [
-        _item_view(user, item.document, item)
+        _item_view(language(request), user, item.document, item)
         | {"document": item.document, "superseded": _superseded(session, user, item.document)}
         for item in items
     ]
@@ -137,7 +139,8 @@ def _document_review(request: Request, session: WebSession, user: User, document
     )
     # Open items first, in the order they were queued; decided ones after, as a record.
     items.sort(key=lambda item: (item.decision is not None, item.id))
-    views = [_item_view(user, document, item) | {"number": n} for n, item in enumerate(items, start=1)]
+    lang = language(request)
+    views = [_item_view(lang, user, document, item) | {"number": n} for n, item in enumerate(items, start=1)]
     replaced = {
         item.id: review_service.would_supersede(session, user=user, document=document)
         for item in items
