@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -71,3 +72,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def checkpoint_sqlite(engine: Engine, *, attempts: int = 20) -> bool:
+    """Copy SQLite's write-ahead log into the database and empty it; True if readers kept it busy.
+
+    Deleted rows are overwritten in the database file (secure_delete) but their old pages
+    stay in the log until a checkpoint: what was removed must not wait there. Other
+    databases keep no such file of ours; nothing to do for them.
+    """
+    if engine.dialect.name != "sqlite":
+        return False
+    for attempt in range(attempts):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            busy, _log_frames, _copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if not busy:
+            return False
+        time.sleep(0.05 * (attempt + 1))
+    return True

@@ -5,7 +5,6 @@ Executed documents leave the index, the lookups and the store; a record of each 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.archival_codes import retention_ends
 from archive.audit import record_event
+from archive.db import checkpoint_sqlite
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound
 from archive.models import (
     AccessGrant,
@@ -300,21 +300,9 @@ def remove_traces(
     for sha256 in destroyed.originals:
         store.remove(sha256)
     remove_cache_entries(ocr_cache_root, destroyed.ocr_cache_entries)
-    if engine.dialect.name == "sqlite":
-        if checkpoint_sqlite(engine):
-            problems.append("SQLite 预写日志未能清空 (the WAL checkpoint was kept waiting by readers)")
+    if checkpoint_sqlite(engine):
+        problems.append("SQLite 预写日志未能清空 (the WAL checkpoint was kept waiting by readers)")
     return problems
-
-
-def checkpoint_sqlite(engine: Engine, *, attempts: int = 20) -> bool:
-    """Copy the write-ahead log into the database and empty it; True if readers kept it busy."""
-    for attempt in range(attempts):
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            busy, _log_frames, _copied = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-        if not busy:
-            return False
-        time.sleep(0.05 * (attempt + 1))
-    return True
 
 
 def list_requests(

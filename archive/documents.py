@@ -8,16 +8,17 @@ from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path, PurePath
 
+import structlog
 from anyio import to_thread
 from elasticsearch import Elasticsearch
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from archive.antivirus import NOT_CONFIGURED, Scanner, Verdict, make_scanner
 from archive.archival_codes import ArchivalRule, apply_code, assign_codes, longer_retention
 from archive.audit import record_event
-from archive.db import session_scope
+from archive.db import checkpoint_sqlite, session_scope
 from archive.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable, UnsupportedFile
 from archive.filetypes import identify_upload
 from archive.metrics import UPLOADS
@@ -35,6 +36,8 @@ from archive.schemas import Confidentiality, DocType, DocumentUpdate
 from archive.search_index import delete_document, reindex_documents
 from archive.settings import Settings
 from archive.storage import OriginalStore, StagedFile, remove_cache_entries
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -483,10 +486,13 @@ class Unreferenced:
     ocr_cache_entries: list[str]
     """OCR cache entries (paths under the cache directory) no other document was read from."""
 
-    def remove(self, *, store: OriginalStore, ocr_cache_root: Path) -> None:
+    def remove(self, *, store: OriginalStore, ocr_cache_root: Path, engine: Engine) -> None:
+        """After the commit: the files, and the removed rows' old pages in SQLite's log."""
         if self.original:
             store.remove(self.original)
         remove_cache_entries(ocr_cache_root, self.ocr_cache_entries)
+        if checkpoint_sqlite(engine):
+            log.warning("document_remove.wal_busy", hint="the next checkpoint empties the log")
 
 
 def remove_failed(

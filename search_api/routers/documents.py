@@ -213,5 +213,6 @@ def remove_failed_document(
     )
     session.commit()
     # The files go only once the record of their removal is committed.
-    unreferenced.remove(store=store, ocr_cache_root=settings.data_path / "ocr-cache")
+    unreferenced.remove(store=store, ocr_cache_root=settings.data_path / "ocr-cache",
+                       engine=session.get_bind())
     return Response(status_code=204)

@@ -151,6 +151,7 @@ def remove(
     )
     session.commit()
     # The files go only once the record of their removal is committed.
-    unreferenced.remove(store=request.app.state.store, ocr_cache_root=settings.data_path / "ocr-cache")
+    unreferenced.remove(store=request.app.state.store, ocr_cache_root=settings.data_path / "ocr-cache",
+                       engine=session.get_bind())
     t = translator(language(request))
     return done(request, f"/partners/{partner_id}", t("已删除失败的上传 {no}。", no=archive_no))

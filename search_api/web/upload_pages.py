@@ -183,5 +183,6 @@ def remove_document(
         session, user=user, document_id=document_id, es=request.app.state.es, prefix=settings.es_index_prefix
     )
     session.commit()
-    unreferenced.remove(store=request.app.state.store, ocr_cache_root=settings.data_path / "ocr-cache")
+    unreferenced.remove(store=request.app.state.store, ocr_cache_root=settings.data_path / "ocr-cache",
+                       engine=session.get_bind())
     return JSONResponse({"id": document_id, "removed": True})

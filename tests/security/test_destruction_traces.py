@@ -101,7 +101,10 @@ def test_a_removed_failed_upload_takes_its_ocr_text_along_unless_another_documen
 
     database = sqlite3.connect(settings.data_path / "archive.db")
     entries = dict(database.execute("SELECT document_id, entry FROM ocr_cache_uses").fetchall())
+    own_text = database.execute("SELECT text FROM document_pages WHERE document_id = ?", (ids["own"],)).fetchone()[0]
     database.close()
+    own_line = max((line.strip() for line in own_text.splitlines()), key=len)
+    assert len(own_line) >= 8, own_text
     cache = settings.data_path / "ocr-cache"
     assert entries[ids["shared"]] == entries[ids["kept"]]
     assert all((cache / entries[ids[name]]).is_file() for name in ("own", "shared"))
@@ -116,6 +119,9 @@ def test_a_removed_failed_upload_takes_its_ocr_text_along_unless_another_documen
         assert removed.status_code == 204, removed.text
 
     assert not (cache / entries[ids["own"]]).exists()
+    # Nor in the record's file or its write-ahead log, where the deleted page rows waited
+    # for the next checkpoint.
+    assert _files_holding(settings.data_path, {"own page text": _forms(own_line)}) == []
     # The same page read for another partner's document is still that document's text.
     assert (cache / entries[ids["kept"]]).is_file()
     assert client.get(f"/api/v1/documents/{ids['kept']}", headers=office.headers).json()["status"] == "indexed"
