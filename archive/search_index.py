@@ -149,10 +149,13 @@ def mapping_version_of(index: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def index_body(document: Document) -> dict[str, Any]:
-    """The Elasticsearch source for one document, partner metadata denormalised."""
+def index_body(document: Document, *, page_texts: list[str] | None = None) -> dict[str, Any]:
+    """The Elasticsearch source for one document, partner metadata denormalised.
+
+    `page_texts`: its pages' texts in order, when the caller holds them (those of
+    `document.page_texts` otherwise)."""
     partner = document.partner
-    pages = [page.text for page in document.page_texts]
+    pages = [page.text for page in document.page_texts] if page_texts is None else page_texts
     fields = dict(document.fields or {})
     expires_on = document.expires_on or _as_date(fields.get("expires_on"))
     return {

@@ -127,6 +127,8 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
         return
     log.info("document.start", document_id=document_id, attempt=attempts)
     facts: Future[dict[str, Any]] | None = None
+    page_texts: list[str] | None = None
+    index_ready = _engine_thread(ctx).submit(ensure_index, ctx.es, prefix=ctx.index_prefix)
     try:
         if not already_extracted:
             beat = _lease_keeper(ctx, document_id)
@@ -135,7 +137,8 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
             )
             facts = _facts_ahead(ctx, sha256, extraction)
             keep_text(ctx, document_id, extraction, fields)
-        _index(ctx, document_id, facts=facts)
+            page_texts = [page.text for page in extraction.pages]
+        _index(ctx, document_id, index_ready=index_ready, page_texts=page_texts, facts=facts)
     except ExtractionError as exc:
         fail_document(ctx, document_id, reason=exc.reason, message=str(exc))
         check_intake(ctx, document_id, reason=exc.reason, error=str(exc))
@@ -348,37 +351,54 @@ def keep_fields(document: Document, extraction: FieldExtraction, *, page_sources
     sync_field_items(document)
 
 
-_engine_writer: ThreadPoolExecutor | None = None
+_engine_calls: ThreadPoolExecutor | None = None
 
 
-def _writing(ctx: WorkerContext, document: Document) -> Future[None]:
+def _engine_thread(ctx: WorkerContext) -> ThreadPoolExecutor:
+    """Threads for the engine's requests made while the worker does something else: the
+    index is made sure of during the extraction, the document written during the record's
+    side of indexing (`_writing`)."""
+    global _engine_calls
+    if _engine_calls is None:
+        # Two requests in flight per worker thread; each waits for its own.
+        _engine_calls = ThreadPoolExecutor(
+            max_workers=2 * max(ctx.settings.worker_threads, 1), thread_name_prefix="engine-calls"
+        )
+    return _engine_calls
+
+
+def _writing(ctx: WorkerContext, document: Document, page_texts: list[str] | None) -> Future[None]:
     """The document's index body written by the engine, in a thread: the engine's analysis
     and refresh of 200 text pages take it ~90 ms of CPU (its own process, bench/, text
     pages/second), time in which this process does the record's side on the other core."""
-    global _engine_writer
-    if _engine_writer is None:
-        # One write in flight per worker thread; each waits for its own.
-        _engine_writer = ThreadPoolExecutor(
-            max_workers=max(ctx.settings.worker_threads, 2), thread_name_prefix="index-writer"
-        )
-    body = index_body(document)
-    return _engine_writer.submit(
+    body = index_body(document, page_texts=page_texts)
+    return _engine_thread(ctx).submit(
         write_document, ctx.es, prefix=ctx.index_prefix, document_id=document.id, body=body
     )
 
 
-def _index(ctx: WorkerContext, document_id: str, *, facts: Future[dict[str, Any]] | None = None) -> None:
+def _index(
+    ctx: WorkerContext,
+    document_id: str,
+    *,
+    index_ready: Future[str],
+    page_texts: list[str] | None = None,
+    facts: Future[dict[str, Any]] | None = None,
+) -> None:
     """Index the document; then the record says it is indexed (and searchable), with the
-    supersession it brings and its intake check (`facts` as for `check_intake`)."""
+    supersession it brings and its intake check (`facts` as for `check_intake`).
+
+    `index_ready`: `ensure_index` under way; `page_texts`: the texts just kept, so that they
+    are not loaded back (the check loads them, while the engine writes).
+    """
     with session_scope(ctx.session_factory) as session:
-        document = session.scalars(
-            select(Document)
-            .where(Document.id == document_id)
-            .options(selectinload(Document.page_texts), selectinload(Document.partner))
-        ).one()
+        loads = [selectinload(Document.partner)]
+        if page_texts is None:
+            loads.append(selectinload(Document.page_texts))
+        document = session.scalars(select(Document).where(Document.id == document_id).options(*loads)).one()
         try:
-            ensure_index(ctx.es, prefix=ctx.index_prefix)
-            writing = _writing(ctx, document)
+            index_ready.result()
+            writing = _writing(ctx, document, page_texts)
             try:
                 # What the record says once the write succeeds, prepared while it runs and
                 # committed only after it: the supersession and the check see it indexed.
