@@ -6,7 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.orm import Session
 
+from archive.db import make_engine
+from archive.models import Document
+from archive.permissions import User
+from archive.review import would_supersede
 from tests.review_samples import PARTNER, chinese_date, licence_pdf
 from tests.samples import CREDIT_CODE
 
@@ -32,6 +37,15 @@ def _upload_licence(upload, caller, partner, tmp_path, name, **text):  # type: i
 
 def _document(client, caller, document_id):  # type: ignore[no-untyped-def]
     return client.get(f"/api/v1/documents/{document_id}", headers=caller.headers).json()
+
+
+def _would_replace(settings, user: User, document_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the review page lists as the documents this one would replace, for `user`."""
+    engine = make_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        replaced = [d.id for d in would_supersede(session, user=user, document=session.get(Document, document_id))]
+    engine.dispose()
+    return replaced
 
 
 def _expiring_ids(client, caller) -> list[str]:  # type: ignore[no-untyped-def]
@@ -82,7 +96,7 @@ def test_without_a_readable_issue_date_the_later_upload_is_newer(
 
 
 def test_a_licence_dated_after_its_upload_day_waits_for_an_archivist(
-    tmp_path, client, upload, run_worker, people, create_partner
+    tmp_path, settings, client, upload, run_worker, people, create_partner
 ) -> None:
     partner = create_partner(PARTNER, "采购部", credit_code=CREDIT_CODE)
     buyer, archivist = people["buyer"], people["archivist"]
@@ -106,6 +120,14 @@ def test_a_licence_dated_after_its_upload_day_waits_for_an_archivist(
     assert "晚于上传日" in queue[0]["reason"] and "after the day it was uploaded" in queue[0]["reason"]
     assert "他人" not in queue[0]["reason"]  # the same uploader: only the date holds it back
 
+    # What the archivist is shown as the licence the confirmation would replace; a caller of
+    # another department, who does not see it, is not told of it.
+    archivist_user = User(sub="chen.dang", roles=frozenset({"archivist"}), departments=frozenset(),
+                          clearance="confidential")
+    outsider = User(sub="li.na", roles=frozenset({"staff"}), departments=frozenset({"销售部"}), clearance="internal")
+    assert _would_replace(settings, archivist_user, dated_later) == [current]
+    assert _would_replace(settings, outsider, dated_later) == []
+
     decision = {"decision": "confirm", "note": "已电话核实换证日期"}
     for caller in (buyer, people["compliance"]):
         refused = client.post(f"/api/v1/review-queue/{dated_later}/supersedes", json=decision, headers=caller.headers)
@@ -115,6 +137,7 @@ def test_a_licence_dated_after_its_upload_day_waits_for_an_archivist(
     assert confirmed.json()["decision"] == "confirmed"
     assert _document(client, buyer, current)["superseded_by"] == dated_later
     assert current not in _expiring_ids(client, buyer)
+    assert _would_replace(settings, archivist_user, dated_later) == []  # replaced already
     again = client.post(f"/api/v1/review-queue/{dated_later}/supersedes", json=decision, headers=archivist.headers)
     assert again.status_code == 409
 
