@@ -297,3 +297,29 @@ def test_a_batch_that_cannot_be_recorded_leaves_no_original_behind(tmp_path, set
     engine.dispose()
     stored = [path for path in settings.originals_dir.rglob("*") if path.is_file() and ".staging" not in path.parts]
     assert len(stored) == 1
+
+
+def test_a_file_that_cannot_be_read_stays_on_record_failed_and_checked(tmp_path, settings, create_partner) -> None:
+    """A reading failure is written (failed, with its intake check) while other batches are kept."""
+    from archive.models import DocumentCheck
+
+    partner = create_partner("泉州海丝贸易有限公司", "采购部")
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    samples.encrypted_pdf(archive / "加密合同.pdf")
+    samples.text_pdf(archive / "采购合同.pdf", [samples.CONTRACT_TEXT])
+    options = ImportOptions(partner=partner["id"], doc_type=DocType.contract,
+                            confidentiality=Confidentiality.internal, user="chen.dang", jobs=1)
+    report = import_directory(settings, archive, options)
+    assert report.indexed == 1 and len(report.failed) == 1 and report.checks_failed == 1
+
+    engine = make_engine(settings.resolved_database_url)
+    with make_session_factory(engine)() as session:
+        documents = {doc.original_filename: doc for doc in session.scalars(select(Document))}
+        failed = documents["加密合同.pdf"]
+        (check,) = session.scalars(select(DocumentCheck).where(DocumentCheck.document_id == failed.id))
+    engine.dispose()
+    assert (failed.status, failed.error_reason, failed.check_status) == ("failed", "encrypted", "failed")
+    assert documents["采购合同.pdf"].status == "indexed"
+    assert check.run_id == report.check_run
+    assert {item["code"]: item["result"] for item in check.items}["GD-3-6"] == "fail"
