@@ -140,12 +140,16 @@ def process_document(ctx: WorkerContext, document_id: str) -> None:
             page_texts = [page.text for page in extraction.pages]
         _index(ctx, document_id, index_ready=index_ready, page_texts=page_texts, facts=facts)
     except ExtractionError as exc:
+        # Nothing to index: an engine that does not answer keeps no queue of index checks
+        # waiting behind the documents that will be indexed.
+        index_ready.cancel()
         fail_document(ctx, document_id, reason=exc.reason, message=str(exc))
         check_intake(ctx, document_id, reason=exc.reason, error=str(exc))
         return
     except TransientError:
         raise
     except Exception as exc:
+        index_ready.cancel()
         # Not a damaged file and not a passing outage: record it on the document so that it
         # is visible and retryable, rather than leaving it leased until the lease runs out.
         log.exception("document.error", document_id=document_id)
