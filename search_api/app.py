@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise
             # Uploads must still be accepted; the index is created when the engine answers.
             log.warning("elasticsearch.unavailable_at_start", error=str(exc))
+        # What start-up made (routes, models, templates, clients) lives as long as the
+        # process: out of the collector's reach, a full collection does not walk it again
+        # in the middle of somebody's search.
+        gc.freeze()
         metrics = None
         if settings.metrics_port:
             registry = serving_registry(archive_state(app.state.session_factory, app.state.queue))
