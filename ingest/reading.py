@@ -7,6 +7,7 @@ whole pipeline with its database and search clients).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -108,7 +109,10 @@ def with_licence_qr(
 
 
 def warm_up() -> None:
-    """Nothing: submitted to a new pool process so that it starts and imports this module."""
+    """Submitted to a new pool process so that it starts and imports this module; what it
+    imported is then left out of garbage collections, as a started worker's is
+    (`ingest.worker.freeze_start_up_objects`)."""
+    gc.freeze()
 
 
 def reading_pool(jobs: int) -> ProcessPoolExecutor:
