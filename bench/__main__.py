@@ -87,8 +87,10 @@ def main() -> None:
         if "mixed" in parts:
             from bench import mixed
 
+            # Three rounds: a p95 of ~150 searches swings by 2× from round to round (53 and 95 ms
+            # idle in the quiet run of 2026-12-02), and the median of two is their mean.
             figures += mixed.measure(es_url, documents=20_000 if quick else 100_000, pages=4 if quick else 10,
-                                     runs=1 if quick else 2, idle_seconds=15 if quick else 30)
+                                     runs=1 if quick else 3, idle_seconds=15 if quick else 30)
         if "checks" in parts:
             from bench import checks
 
