@@ -182,11 +182,13 @@ def evaluate(
     recorded = document.file_properties or {}
     _fixity(judge, document, facts)
     if intake:
+        # One way to read the record for items 1-8 and 4-7, for one document or a batch.
+        lookups = lookups or record_lookups(session, [document])
         _signatures(judge, facts)
         _value_ranges(judge, document)
         _special_characters(judge, document)
         _code_format(judge, document, settings)
-        _code_unique(session, judge, document, lookups)
+        _code_unique(judge, document, lookups)
     _properties(judge, document, facts, recorded if not intake else None)
     judge.add(
         "1-10",
@@ -207,7 +209,7 @@ def evaluate(
         _encryption(judge, facts, given)
     _virus(judge, facts.get("virus_scan") or recorded.get("virus_scan"))
     if intake:
-        _audited(session, judge, document, settings, lookups)
+        _audited(judge, document, settings, lookups)
     return judge.items
 
 
@@ -295,20 +297,11 @@ def _code_format(judge: _Judge, document: Document, settings: Settings) -> None:
         judge.add("1-7", "pass", f"档号 {code} 符合规则 {settings.archival_code_format}（DA/T 22-2015）")
 
 
-def _code_unique(session: Session, judge: _Judge, document: Document, lookups: RecordLookups | None) -> None:
+def _code_unique(judge: _Judge, document: Document, lookups: RecordLookups) -> None:
     if not document.archival_code:
         judge.add("1-8", "fail", "未编档号，无法检测重复 (no archival code)")
         return
-    if lookups is not None:
-        total = lookups.code_counts[document.archival_code]
-    else:
-        on_record = session.scalar(
-            select(func.count()).where(Document.archival_code == document.archival_code)
-        )
-        destroyed = session.scalar(
-            select(func.count()).where(DestructionRecord.archival_code == document.archival_code)
-        )
-        total = (on_record or 0) + (destroyed or 0)
+    total = lookups.code_counts[document.archival_code]
     judge.add(
         "1-8",
         "pass" if total == 1 else "fail",
@@ -497,19 +490,8 @@ def _virus(judge: _Judge, scan: dict[str, Any] | None) -> None:
         )
 
 
-def _audited(
-    session: Session, judge: _Judge, document: Document, settings: Settings, lookups: RecordLookups | None
-) -> None:
-    entry = (
-        lookups.upload_entries.get(document.id)
-        if lookups is not None
-        else session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.target == document.id, AuditEntry.action == "upload")
-            .order_by(AuditEntry.seq)
-            .limit(1)
-        ).first()
-    )
+def _audited(judge: _Judge, document: Document, settings: Settings, lookups: RecordLookups) -> None:
+    entry = lookups.upload_entries.get(document.id)
     if entry is None:
         judge.add("4-7", "fail", "审计日志中没有该文件的归档记录 (no upload entry in the audit log)")
     elif not verify_entry(entry):
